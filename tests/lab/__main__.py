@@ -1,0 +1,55 @@
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""python -m tests.lab up|down|status|image|ssh|exec|upstream: the lab from the command line."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from .lab import Lab
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m tests.lab', description=__doc__)
+    parser.add_argument('--lab', default=os.environ.get('ANATOMY_LAB', 'default'),
+                        help='lab name; labs with different names coexist (default: $ANATOMY_LAB or "default")')
+    sub = parser.add_subparsers(dest='command', required=True)
+    up = sub.add_parser('up', help='boot a fresh lab (removing what an earlier run left)')
+    up.add_argument('--hosts', type=int, default=1, help='boot N hosts h1..hN')
+    up.add_argument('--host', action='append', dest='names', help='boot a host of this name (repeatable)')
+    sub.add_parser('down', help='stop every host, remove every namespace, mount and file of the lab')
+    sub.add_parser('status', help='print the lab as JSON')
+    sub.add_parser('image', help='build the host image if the cache lacks it')
+    ssh = sub.add_parser('ssh', help='run a command on a host (or a shell)')
+    ssh.add_argument('host')
+    ssh.add_argument('cmd', nargs=argparse.REMAINDER)
+    for name, where in (('exec', 'the lab namespace'), ('upstream', 'the upstream namespace')):
+        runner = sub.add_parser(name, help='run a command in ' + where)
+        runner.add_argument('cmd', nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    lab = Lab(args.lab)
+    cmd = [c for c in getattr(args, 'cmd', None) or [] if c != '--'] if hasattr(args, 'cmd') else []
+
+    if args.command == 'up':
+        lab.up(args.names or args.hosts)
+    elif args.command == 'down':
+        lab.down()
+    elif args.command == 'status':
+        print(json.dumps(lab.status(), indent=2))
+    elif args.command == 'image':
+        print(lab.image.ensure())
+    elif args.command == 'ssh':
+        argv_ = lab.host(args.host).ssh_argv(' '.join(cmd)) if cmd else lab.host(args.host).ssh_argv('')[:-1]
+        return subprocess.call(argv_)
+    elif args.command == 'exec':
+        return subprocess.call(lab.netns_argv(cmd or ['sh']))
+    elif args.command == 'upstream':
+        return subprocess.call(lab.netns_argv(cmd or ['sh'], lab.upstream_netns))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
