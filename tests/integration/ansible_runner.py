@@ -54,11 +54,11 @@ def run_playbook(inventory: Path, hosts: str, tasks: list, check: bool = False, 
         if extra_vars:
             argv += ['-e', json.dumps(extra_vars)]
         proc = subprocess.run(argv, env=ansible_env({'ANATOMY_RECORD': str(record)}), capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
         results = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     if proc.returncode not in (0, 2) or not results:
-        raise AssertionError('ansible-playbook exited %d\n%s\n%s' % (proc.returncode, proc.stdout[-4000:],
-                                                                      proc.stderr[-4000:]))
+        raise AssertionError('ansible-playbook exited %d\n%s\n%s'
+                             % (proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
     return results
 
 

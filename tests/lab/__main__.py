@@ -22,6 +22,7 @@ def main(argv=None) -> int:
     up.add_argument('--host', action='append', dest='names', help='boot a host of this name (repeatable)')
     sub.add_parser('down', help='stop every host, remove every namespace, mount and file of the lab')
     sub.add_parser('status', help='print the lab as JSON')
+    sub.add_parser('instances', help="print Molecule's instance config for the lab's hosts (JSON, which is YAML)")
     sub.add_parser('image', help='build the host image if the cache lacks it')
     ssh = sub.add_parser('ssh', help='run a command on a host (or a shell)')
     ssh.add_argument('host')
@@ -39,6 +40,9 @@ def main(argv=None) -> int:
         lab.down()
     elif args.command == 'status':
         print(json.dumps(lab.status(), indent=2))
+    elif args.command == 'instances':
+        print(json.dumps([{'instance': h.name, 'address': h.address, 'user': 'root', 'port': 22,
+                           'identity_file': str(lab.key)} for h in lab.hosts], indent=2))
     elif args.command == 'image':
         print(lab.image.ensure())
     elif args.command == 'ssh':

@@ -38,7 +38,9 @@ UPSTREAM_ROUTER = '203.0.113.1'
 UPSTREAM_SERVER = '203.0.113.10'
 HOST_STATE_DIR = '/var/lib/anatomy'
 SSH_OPTIONS = ('-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
-               '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5')
+               '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5',
+               # A master connection to a host that is gone gives up in seconds instead of hanging.
+               '-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=3')
 WHOAMI = Path(__file__).with_name('whoami.py')
 
 
@@ -105,7 +107,8 @@ class LabHost:
 
     def run(self, command: str, check: bool = True, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
         """Run a shell command on the host as root, over SSH from the lab namespace."""
-        result = subprocess.run(self.ssh_argv(command), capture_output=True, text=True, timeout=timeout, **kwargs)
+        result = subprocess.run(self.ssh_argv(command), capture_output=True, text=True, timeout=timeout, check=False,
+                                **kwargs)
         if check and result.returncode != 0:
             raise AssertionError('on %s: %s exited %d\nstdout: %s\nstderr: %s' % (
                 self.name, command, result.returncode, result.stdout, result.stderr))
@@ -226,6 +229,7 @@ class Lab:
         self.dir.mkdir(parents=True, exist_ok=True)
         _run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'anatomy-lab-' + self.name, '-f', str(self.key)])
         (self.dir / 'lab.json').write_text(json.dumps({'hosts': names}) + '\n')
+        (self.dir / 'ssh-control').mkdir(mode=0o700)
         try:
             self._network()
             self._upstream_server()
