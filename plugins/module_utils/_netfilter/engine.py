@@ -1,0 +1,402 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Backends, backend choice, the run lock, and the two resources (NAT networks, published ports).
+
+This is a private module_util: its API may change without notice.
+
+Commands go through an injected runner (``run(argv, data=None) -> (rc, out, err)``,
+``which(name) -> path or None``, ``read(path)``, ``write(path, text)``), so everything but the
+runner itself is unit-tested without root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
+    Resource, ResourceError, converge,
+)
+from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import (
+    iptables as ipt, model, nft,
+)
+
+BACKENDS = ('auto', 'nftables', 'iptables')
+LOCK_PATH = '/run/anatomy-containers-netfilter.lock'
+IP_FORWARD = '/proc/sys/net/ipv4/ip_forward'
+ROUTE_LOCALNET = '/proc/sys/net/ipv4/conf/%s/route_localnet'
+
+
+@contextlib.contextmanager
+def run_lock(path: str = LOCK_PATH):
+    """Serialize runs of our netfilter modules on a host (flock; released when the process ends)."""
+    import fcntl
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _must(runner, argv, data=None, what=None) -> str:
+    rc, out, err = runner.run(argv, data=data)
+    if rc != 0:
+        raise ResourceError('%s failed (rc=%d): %s' % (what or ' '.join(argv), rc, (err or out or '').strip()),
+                            rc=rc, stderr=err)
+    return out
+
+
+class NftBackend:
+    name = 'nftables'
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.state = None
+        self.exists = False
+
+    def load(self) -> dict:
+        rc, out, err = self.runner.run(['nft', '-j', 'list', 'table', nft.FAMILY, nft.TABLE])
+        if rc != 0:
+            if 'No such file or directory' not in (err or ''):
+                raise ResourceError('nft -j list table %s failed (rc=%d): %s' % (nft.QUALIFIED, rc, (err or '').strip()))
+            out = ''
+        self.exists = bool(out.strip())
+        self.state = nft.parse_table(out)
+        return self.state
+
+    def part(self, kind: str) -> dict:
+        return nft.part_of(self.state, nft.NM_PREFIX if kind == 'networks' else nft.PF_PREFIX)
+
+    def items(self, kind: str) -> list:
+        return nft.networks_from_state(self.state) if kind == 'networks' else nft.ports_from_state(self.state)
+
+    def render(self, kind: str, items: list) -> dict:
+        return nft.render_networks(items) if kind == 'networks' else nft.render_ports(items)
+
+    def script(self, kind: str, desired: dict) -> str:
+        return nft.transaction(self.state, nft.NM_PREFIX if kind == 'networks' else nft.PF_PREFIX, desired,
+                               self.exists)
+
+    def write(self, kind: str, desired: dict, check: bool = False) -> str:
+        script = self.script(kind, desired)
+        if script:
+            _must(self.runner, ['nft', '-c', '-f', '-'] if check else ['nft', '-f', '-'], data=script,
+                  what='nft -f (%s)' % ('check' if check else 'apply'))
+        return script
+
+    def listing(self, part: dict) -> str:
+        return nft.listing(part)
+
+
+class IptablesBackend:
+    name = 'iptables'
+
+    def __init__(self, runner, save='iptables-save', restore='iptables-restore', text=None):
+        self.runner = runner
+        self.save, self.restore = save, restore
+        self.text = text
+        self.tables = None
+
+    def load(self) -> dict:
+        if self.text is None:
+            self.text = _must(self.runner, [self.save])
+        self.tables = ipt.parse_save(self.text)
+        self.text = None  # read afresh next time
+        return self.tables
+
+    @staticmethod
+    def _chains(kind):
+        return ipt.NM_CHAINS if kind == 'networks' else ipt.PF_CHAINS
+
+    def part(self, kind: str) -> dict:
+        return ipt.part_of(self.tables, self._chains(kind))
+
+    def items(self, kind: str) -> list:
+        part = self.part(kind)
+        return ipt.networks_from_part(part) if kind == 'networks' else ipt.ports_from_part(part)
+
+    def render(self, kind: str, items: list) -> dict:
+        return ipt.render_networks(items) if kind == 'networks' else ipt.render_ports(items)
+
+    def script(self, kind: str, desired: dict) -> str:
+        return ipt.transaction(self.part(kind), desired, self._chains(kind))
+
+    def write(self, kind: str, desired: dict, check: bool = False) -> str:
+        script = self.script(kind, desired)
+        if script:
+            argv = [self.restore, '--noflush', '-w'] + (['--test'] if check else [])
+            _must(self.runner, argv, data=script, what=' '.join(argv))
+        return script
+
+    def listing(self, part: dict) -> str:
+        return ipt.listing(part)
+
+
+def _ours(tables: dict) -> bool:
+    return any(name.startswith('ANATOMY-') for t in tables.values() for name in t['rules'])
+
+
+def choose_backend(runner, wanted: str = 'auto'):
+    """The backend to use, following the documented rule.
+
+    1. nftables needs ``nft``, iptables needs ``iptables-save``/``iptables-restore``.
+    2. Rules in both iptables-legacy and iptables-nft: fail (moby#46147) rather than split ours.
+    3. The iptables variant used is the one that holds rules; with none, the host's own (alternatives).
+    4. auto: where our rules already are, stay; else iptables when the iptables FORWARD policy is DROP
+       (as Docker sets: an nftables accept cannot let through what another table drops) or when
+       iptables-legacy holds rules; else nftables.
+    """
+    if wanted not in BACKENDS:
+        raise ResourceError('backend must be one of %s, got %r' % (', '.join(BACKENDS), wanted), field='backend')
+    have_nft = bool(runner.which('nft'))
+    have_ipt = bool(runner.which('iptables-save') and runner.which('iptables-restore'))
+    if wanted == 'nftables' or (wanted == 'auto' and not have_ipt):
+        if not have_nft:
+            raise ResourceError('backend=%s needs the nft command (Debian package nftables)' % wanted, field='backend')
+        return NftBackend(runner)
+    if not have_ipt:
+        if wanted == 'iptables' or not have_nft:
+            raise ResourceError('backend=%s needs iptables-save and iptables-restore (Debian package iptables)'
+                                % wanted, field='backend')
+    variants = {}
+    for variant in ('legacy', 'nft'):
+        save = 'iptables-%s-save' % variant
+        if runner.which(save) and runner.which('iptables-%s-restore' % variant):
+            rc, out, _err = runner.run([save])
+            if rc == 0:
+                variants[variant] = (out, ipt.parse_save(out))
+    used = [v for v, (_text, tables) in variants.items() if ipt.has_content(tables)]
+    if len(used) == 2:
+        raise ResourceError(
+            'iptables rules exist in both iptables-legacy and iptables-nft; refusing to split our rules '
+            'across them (moby#46147). Remove one set (iptables-legacy-save / iptables-nft-save show them), '
+            'or choose backend=nftables', field='backend')
+    if used:
+        text, tables = variants[used[0]]
+        backend = IptablesBackend(runner, 'iptables-%s-save' % used[0], 'iptables-%s-restore' % used[0], text)
+    else:
+        backend = IptablesBackend(runner)
+        tables = None
+    if wanted == 'iptables':
+        return backend
+    # auto
+    nft_backend = NftBackend(runner)
+    if tables is not None and _ours(tables):
+        return backend
+    nft_backend.load()
+    nft_backend.preloaded = True
+    if nft_backend.exists:
+        return nft_backend
+    if tables is not None:
+        forward = tables.get('filter', {}).get('policies', {}).get('FORWARD', 'ACCEPT')
+        if forward != 'ACCEPT' or used == ['legacy']:
+            return backend
+    return nft_backend
+
+
+def default_route_interface(runner) -> str | None:
+    """The interface of the IPv4 default route (the lowest metric), read with ``ip -j``; pyroute2 as fallback."""
+    if runner.which('ip'):
+        rc, out, _err = runner.run(['ip', '-j', '-4', 'route', 'show', 'default'])
+        if rc == 0:
+            routes = [r for r in json.loads(out or '[]') if r.get('dev')]
+            routes.sort(key=lambda r: r.get('metric', 0))
+            return routes[0]['dev'] if routes else None
+    try:
+        from pyroute2 import IPRoute
+    except ImportError:
+        return None
+    with IPRoute() as ipr:
+        for route in ipr.get_default_routes(family=2):
+            oif = route.get_attr('RTA_OIF')
+            if oif:
+                return ipr.get_links(oif)[0].get_attr('IFLA_IFNAME')
+    return None
+
+
+def route_interface(runner, address: str) -> str | None:
+    rc, out, _err = runner.run(['ip', '-j', '-4', 'route', 'get', address])
+    if rc != 0:
+        return None
+    routes = json.loads(out or '[]')
+    return routes[0].get('dev') if routes else None
+
+
+class NetfilterResource(Resource):
+    """Common to both modules: read our part once, rebuild items, detect drift, write one transaction."""
+
+    part_kind = ''
+
+    def __init__(self, runner, backend: str = 'auto'):
+        self.runner = runner
+        self.wanted_backend = backend
+        self.backend = None
+        self.current_part = None
+        self.before_part = None
+        self.owned = []
+        self.drift = False
+
+    def read(self):
+        if self.backend is None:
+            self.backend = choose_backend(self.runner, self.wanted_backend)
+        if getattr(self.backend, 'preloaded', False):
+            self.backend.preloaded = False
+        else:
+            self.backend.load()
+        self.current_part = self.backend.part(self.part_kind)
+        if self.before_part is None:
+            self.before_part = self.current_part
+        self.owned = [self.canonical(i) for i in self.backend.items(self.part_kind)]
+        self.drift = self.backend.render(self.part_kind, self.owned) != self.current_part
+        return list(self.owned), set()
+
+    def canonical(self, item: dict) -> dict:
+        return item
+
+    def differs(self, current: dict, desired: dict) -> bool:
+        return self.drift or current != desired
+
+    def check_all(self, items: list) -> None:
+        """Checks across all objects of the final state."""
+
+    def validate_plan(self, plan, current: dict) -> None:
+        self.check_all(self.predict(list(current.values()), plan))
+
+    def desired_part(self, items: list) -> dict:
+        return self.backend.render(self.part_kind, items)
+
+    def apply(self, plan) -> None:
+        final = self.predict(self.owned, plan)
+        self.backend.write(self.part_kind, self.desired_part(final))
+
+    def check(self, items: list) -> None:
+        """Check mode: have the kernel validate the transaction (nft -c, iptables-restore --test)."""
+        self.backend.write(self.part_kind, self.desired_part(items), check=True)
+
+    def sysctls(self, items: list) -> dict:
+        """{path: value} the final state needs."""
+        return {}
+
+    def ensure_sysctls(self, items: list, check_mode: bool) -> list:
+        changed = []
+        for path, value in sorted(self.sysctls(items).items()):
+            try:
+                current = self.runner.read(path).strip()
+            except OSError:
+                continue
+            if current != value:
+                if not check_mode:
+                    self.runner.write(path, value + '\n')
+                changed.append('%s=%s' % (path[len('/proc/sys/'):].replace('/', '.'), value))
+        return changed
+
+
+class NetworksResource(NetfilterResource):
+    kind = 'NAT network'
+    key = 'subnet'
+    defaults = {'mode': 'nat', 'isolate': False}
+    part_kind = 'networks'
+
+    def normalize(self, item: dict) -> dict:
+        return model.normalize_network(item, lambda: default_route_interface(self.runner))
+
+    def check_all(self, items: list) -> None:
+        model.check_networks(items)
+
+    def sysctls(self, items: list) -> dict:
+        return {IP_FORWARD: '1'} if items else {}
+
+
+class PortsResource(NetfilterResource):
+    kind = 'published port'
+    key = ('protocol', 'host_address', 'host_port')
+    defaults = {'protocol': 'tcp', 'host_address': model.ANY_ADDRESS, 'allowed_sources': [], 'comment': ''}
+    part_kind = 'ports'
+
+    def normalize(self, item: dict) -> dict:
+        given = dict(item)
+        if isinstance(given.get('host_port'), int) and not isinstance(given.get('host_port'), bool):
+            given['host_port'] = str(given['host_port'])
+        return model.normalize_port(given)
+
+    def key_of(self, item: dict):
+        key = super().key_of(item)
+        # 80 and '80' name the same port.
+        return tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in key)
+
+    def check_all(self, items: list) -> None:
+        model.check_ports(items)
+
+    def sysctls(self, items: list) -> dict:
+        wanted = {IP_FORWARD: '1'} if items else {}
+        for dev in sorted({route_interface(self.runner, i['destination']) for i in items
+                           if model.needs_route_localnet(i)} - {None, 'lo'}):
+            wanted[ROUTE_LOCALNET % dev] = '1'
+        return wanted
+
+
+def run_netfilter_module(module, resource: NetfilterResource, lock=run_lock) -> None:
+    """main() of both modules: lock, converge, validate in check mode, set sysctls, report with a rule diff."""
+    state = module.params['state']
+    try:
+        with lock():
+            result = converge(resource, module.params['config'], state, module.check_mode)
+            result['backend'] = resource.backend.name
+            if state != 'gathered':
+                if module.check_mode:
+                    after_part = resource.desired_part(result['after'])
+                    if result['changed'] or resource.drift:
+                        resource.check(result['after'])
+                else:
+                    after_part = resource.current_part
+                sysctl = resource.ensure_sysctls(result['after'], module.check_mode)
+                if sysctl:
+                    result['changed'] = True
+                result['sysctl'] = sysctl
+                result['rules'] = resource.backend.listing(after_part).splitlines()
+                if module._diff:
+                    result['diff'] = [
+                        dict(before=dict(config=result['before']), after=dict(config=result['after'])),
+                        dict(before_header='%s rules loaded' % resource.backend.name,
+                             after_header='%s rules %s' % (resource.backend.name,
+                                                           'rendered' if module.check_mode else 'loaded after'),
+                             before=resource.backend.listing(resource.before_part),
+                             after=resource.backend.listing(after_part)),
+                    ]
+    except ResourceError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+    except OSError as exc:
+        module.fail_json(msg='%s: %s' % (resource.kind, exc), errno=exc.errno)
+    module.exit_json(**result)
+
+
+class ModuleRunner:
+    """The runner of a real module run: AnsibleModule.run_command, get_bin_path, files."""
+
+    def __init__(self, module):
+        self.module = module
+        self._paths = {}
+
+    def run(self, argv, data=None):
+        path = self.which(argv[0]) or argv[0]
+        return self.module.run_command([path] + list(argv[1:]), data=data, binary_data=data is not None)
+
+    def which(self, name):
+        if name not in self._paths:
+            self._paths[name] = self.module.get_bin_path(name)
+        return self._paths[name]
+
+    @staticmethod
+    def read(path):
+        with open(path) as f:
+            return f.read()
+
+    @staticmethod
+    def write(path, text):
+        with open(path, 'w') as f:
+            f.write(text)
