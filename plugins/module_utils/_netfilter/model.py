@@ -75,6 +75,14 @@ def interface(value, what: str) -> str:
     return value
 
 
+def _with_field(field, fn, *args):
+    try:
+        return fn(*args)
+    except ResourceError as exc:
+        exc.details.setdefault('field', field)
+        raise
+
+
 # -- nat_masquerade -----------------------------------------------------------------------------
 
 def normalize_network(item: dict, default_interface=None) -> dict:
@@ -124,23 +132,23 @@ def normalize_port(item: dict) -> dict:
     what = 'published port %s/%s:%s' % (protocol, host_address, host_port)
     if protocol not in PROTOCOLS:
         raise ResourceError('%s: protocol must be one of %s' % (what, ', '.join(PROTOCOLS)), field='protocol')
-    host_address_c = address(host_address, what + ': host_address')
+    host_address_c = _with_field('host_address', address, host_address, what + ': host_address')
     if host_address_c != host_address:
         raise ResourceError('%s: host_address must be written as %s' % (what, host_address_c), field='host_address')
     if host_port is None:
         raise ResourceError('%s: host_port is required' % what, field='host_port')
-    first, last = port_range(host_port, what + ': host_port')
+    first, last = _with_field('host_port', port_range, host_port, what + ': host_port')
     if ports_text(first, last) != str(host_port):
         raise ResourceError('%s: host_port must be written as %s' % (what, ports_text(first, last)), field='host_port')
     destination = item.get('destination')
     if destination is None:
         raise ResourceError('%s: destination is required' % what, field='destination')
-    destination_c = address(destination, what + ': destination')
+    destination_c = _with_field('destination', address, destination, what + ': destination')
     dport = item.get('destination_port')
     if dport is None or dport == '':
         dfirst, dlast = first, last
     else:
-        dfirst, dlast = port_range(dport, what + ': destination_port')
+        dfirst, dlast = _with_field('destination_port', port_range, dport, what + ': destination_port')
     if dlast - dfirst != last - first:
         raise ResourceError('%s: destination_port %s must span as many ports as host_port %s' % (
             what, ports_text(dfirst, dlast), ports_text(first, last)), field='destination_port')
