@@ -143,7 +143,7 @@ def test_ranges_map_port_by_port(ansible, host, topo, backend):
 def test_the_same_port_published_twice_fails(ansible, host, topo, backend):
     twice = ansible(host, PF, {'backend': backend, 'config': [web(84), web(84, destination=W1)]})
     assert twice['_status'] == 'failed' and 'listed twice' in twice['msg']
-    overlap = ansible(host, PF, {'backend': backend, 'config': [web(84), web('80-90')]})
+    overlap = ansible(host, PF, {'backend': backend, 'config': [web(84), web('80-90', destination_port=None)]})
     assert overlap['_status'] == 'failed' and 'conflicts with' in overlap['msg']
     assert ansible(host, PF, {'backend': backend, 'config': [web(85)]})['changed']
     loop = ansible(host, PF, {'backend': backend, 'config': [web(85, host_address='127.0.0.1')]})

@@ -182,7 +182,7 @@ def choose_backend(runner, wanted: str = 'auto'):
     else:
         backend = IptablesBackend(runner)
         tables = None
-    if wanted == 'iptables':
+    if wanted == 'iptables' or not have_nft:
         return backend
     # auto
     nft_backend = NftBackend(runner)

@@ -1,0 +1,294 @@
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Backend choice and whole module runs against fake commands (an in-memory iptables), no root."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+
+import pytest
+
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
+from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine, iptables as ipt
+
+EMPTY = '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n' \
+        '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
+FOREIGN = EMPTY.replace(':POSTROUTING ACCEPT [0:0]\n', ':POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.99.0.0/24 -j MASQUERADE\n')
+
+
+class FakeIptables:
+    """iptables-save / iptables-restore --noflush semantics, in memory."""
+
+    def __init__(self, text=EMPTY):
+        self.tables = ipt.parse_save(text)
+        self.restores = []
+
+    def save(self) -> str:
+        out = []
+        for name, table in self.tables.items():
+            out.append('*' + name)
+            out += [':%s %s [0:0]' % (c, p) for c, p in table['policies'].items()]
+            out += ['-A %s %s' % (c, s) for c, specs in table['rules'].items() for s in specs]
+            out.append('COMMIT')
+        return '\n'.join(out) + '\n'
+
+    def restore(self, script: str, test: bool):
+        tables = copy.deepcopy(self.tables)
+        table = None
+        for line in script.splitlines():
+            if line.startswith('*'):
+                table = tables.setdefault(line[1:], {'policies': {}, 'rules': {}})
+            elif line.startswith(':'):
+                name = line[1:].split()[0]
+                table['policies'].setdefault(name, '-')
+                table['rules'][name] = []
+            elif line.startswith('-A '):
+                _a, chain, spec = line.split(' ', 2)
+                table['rules'][chain].append(spec)
+            elif line.startswith('-I '):
+                _i, chain, _pos, spec = line.split(' ', 3)
+                table['rules'][chain].insert(0, spec)
+            elif line.startswith('-D '):
+                _d, chain, spec = line.split(' ', 2)
+                if spec not in table['rules'][chain]:
+                    return 1, '', 'iptables-restore: line: Bad rule (does a matching rule exist in that chain?)'
+                table['rules'][chain].remove(spec)
+            elif line.startswith('-X '):
+                name = line[3:]
+                if any(spec.endswith('-j ' + name) for specs in table['rules'].values() for spec in specs):
+                    return 1, '', 'iptables-restore: -X %s: chain is in use' % name
+                del table['rules'][name]
+                del table['policies'][name]
+        self.restores.append((script, test))
+        if not test:
+            self.tables = tables
+        return 0, '', ''
+
+
+class FakeRunner:
+    def __init__(self, commands=('nft', 'iptables-save', 'iptables-restore', 'ip'), iptables=None, legacy=None,
+                 nft_json=None, default_dev='eth0'):
+        self.commands = set(commands)
+        self.iptables = iptables or FakeIptables()
+        self.legacy = legacy
+        self.nft_json = nft_json
+        self.default_dev = default_dev
+        self.calls = []
+        self.files = {engine.IP_FORWARD: '0\n', engine.ROUTE_LOCALNET % 'br0': '0\n'}
+
+    def which(self, name):
+        return '/usr/sbin/' + name if name in self.commands else None
+
+    def run(self, argv, data=None):
+        self.calls.append((list(argv), data))
+        cmd = argv[0]
+        if cmd in ('iptables-save', 'iptables-nft-save'):
+            return 0, self.iptables.save(), ''
+        if cmd == 'iptables-legacy-save':
+            return 0, (self.legacy or FakeIptables()).save(), ''
+        if cmd in ('iptables-restore', 'iptables-nft-restore', 'iptables-legacy-restore'):
+            target = self.legacy if 'legacy' in cmd else self.iptables
+            return target.restore(data, '--test' in argv)
+        if argv[:3] == ['nft', '-j', 'list']:
+            if self.nft_json is None:
+                return 1, '', 'Error: No such file or directory\nlist table ip anatomy\n'
+            return 0, self.nft_json, ''
+        if cmd == 'nft':
+            return 0, '', ''
+        if argv[:4] == ['ip', '-j', '-4', 'route'] and argv[4] == 'show':
+            return 0, json.dumps([{'dst': 'default', 'dev': self.default_dev}] if self.default_dev else []), ''
+        if argv[:4] == ['ip', '-j', '-4', 'route'] and argv[4] == 'get':
+            return 0, json.dumps([{'dst': argv[5], 'dev': 'br0'}]), ''
+        raise AssertionError('unexpected command %r' % argv)
+
+    def read(self, path):
+        if path not in self.files:
+            raise OSError(2, 'No such file', path)
+        return self.files[path]
+
+    def write(self, path, text):
+        self.files[path] = text
+
+
+class Exit(Exception):
+    pass
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, diff=False, **params):
+        self.params = dict({'config': None, 'state': 'merged', 'backend': 'auto'}, **params)
+        self.check_mode = check_mode
+        self._diff = diff
+
+    def exit_json(self, **result):
+        raise Exit(dict(result, failed=False))
+
+    def fail_json(self, msg, **details):
+        raise Exit(dict(details, msg=msg, failed=True))
+
+
+def run(runner, resource_class, **params):
+    module = FakeModule(**params)
+    with pytest.raises(Exit) as done:
+        engine.run_netfilter_module(module, resource_class(runner, module.params['backend']),
+                                    lock=contextlib.nullcontext)
+    return done.value.args[0]
+
+
+NET = {'subnet': '10.88.0.0/24', 'out_interface': None, 'mode': None, 'isolate': None}
+PORT = {'protocol': None, 'host_port': 80, 'host_address': None, 'destination': '10.88.0.3',
+        'destination_port': 8080, 'allowed_sources': None, 'comment': None}
+
+
+# -- backend choice ---------------------------------------------------------------------------------
+
+def test_auto_prefers_nftables_on_a_clean_host():
+    assert engine.choose_backend(FakeRunner()).name == 'nftables'
+
+
+def test_auto_takes_what_exists():
+    assert engine.choose_backend(FakeRunner(commands=('iptables-save', 'iptables-restore'))).name == 'iptables'
+    assert engine.choose_backend(FakeRunner(commands=('nft',))).name == 'nftables'
+
+
+def test_auto_takes_iptables_under_a_forward_drop_policy():
+    runner = FakeRunner(commands=('nft', 'iptables-save', 'iptables-restore', 'iptables-nft-save', 'iptables-nft-restore'),
+                        iptables=FakeIptables(EMPTY.replace('FORWARD ACCEPT', 'FORWARD DROP')))
+    backend = engine.choose_backend(runner)
+    assert backend.name == 'iptables' and backend.restore == 'iptables-nft-restore'
+
+
+def test_auto_stays_where_our_rules_are():
+    nft_json = json.dumps({'nftables': [{'table': {'family': 'ip', 'name': 'anatomy'}}]})
+    runner = FakeRunner(commands=('nft', 'iptables-save', 'iptables-restore', 'iptables-nft-save', 'iptables-nft-restore'),
+                        iptables=FakeIptables(EMPTY.replace('FORWARD ACCEPT', 'FORWARD DROP')), nft_json=nft_json)
+    assert engine.choose_backend(runner).name == 'nftables'
+    ours = FOREIGN.replace('COMMIT\n*filter', ':ANATOMY-NM-POSTROUTING - [0:0]\nCOMMIT\n*filter')
+    runner = FakeRunner(commands=('nft', 'iptables-save', 'iptables-restore', 'iptables-nft-save', 'iptables-nft-restore'),
+                        iptables=FakeIptables(ours))
+    assert engine.choose_backend(runner).name == 'iptables'
+
+
+def test_rules_in_both_iptables_variants_are_refused():
+    commands = ('nft', 'iptables-save', 'iptables-restore', 'iptables-nft-save', 'iptables-nft-restore',
+                'iptables-legacy-save', 'iptables-legacy-restore')
+    runner = FakeRunner(commands=commands, iptables=FakeIptables(FOREIGN), legacy=FakeIptables(FOREIGN))
+    for wanted in ('auto', 'iptables'):
+        with pytest.raises(ResourceError, match='moby#46147'):
+            engine.choose_backend(runner, wanted)
+    assert engine.choose_backend(runner, 'nftables').name == 'nftables'
+
+
+def test_legacy_rules_choose_the_legacy_variant():
+    commands = ('nft', 'iptables-save', 'iptables-restore', 'iptables-nft-save', 'iptables-nft-restore',
+                'iptables-legacy-save', 'iptables-legacy-restore')
+    runner = FakeRunner(commands=commands, legacy=FakeIptables(FOREIGN))
+    backend = engine.choose_backend(runner)
+    assert (backend.name, backend.save, backend.restore) == ('iptables', 'iptables-legacy-save',
+                                                             'iptables-legacy-restore')
+
+
+def test_a_missing_tool_is_a_clear_error():
+    with pytest.raises(ResourceError, match='needs the nft command'):
+        engine.choose_backend(FakeRunner(commands=('iptables-save', 'iptables-restore')), 'nftables')
+    with pytest.raises(ResourceError, match='needs iptables-save and iptables-restore'):
+        engine.choose_backend(FakeRunner(commands=('nft',)), 'iptables')
+
+
+# -- whole runs on the in-memory iptables -------------------------------------------------------
+
+def test_networks_converge_idempotently_and_leave_foreign_rules_alone():
+    runner = FakeRunner(iptables=FakeIptables(FOREIGN))
+    first = run(runner, engine.NetworksResource, backend='iptables', config=[NET])
+    assert first['changed'] and first['after'] == [{'subnet': '10.88.0.0/24', 'out_interface': 'eth0', 'mode': 'nat',
+                                                    'isolate': False}]
+    assert first['sysctl'] == ['net.ipv4.ip_forward=1'] and runner.files[engine.IP_FORWARD] == '1\n'
+    again = run(runner, engine.NetworksResource, backend='iptables', config=[NET])
+    assert not again['changed'] and again['sysctl'] == []
+    assert len(runner.iptables.restores) == 1
+    nat = runner.iptables.tables['nat']['rules']
+    assert nat['POSTROUTING'] == ['-m comment --comment "anatomy.containers" -j ANATOMY-NM-POSTROUTING',
+                                  '-s 10.99.0.0/24 -j MASQUERADE']
+    gone = run(runner, engine.NetworksResource, backend='iptables', state='deleted')
+    assert gone['changed'] and gone['after'] == []
+    assert runner.iptables.save() == FakeIptables(FOREIGN).save()
+
+
+def test_check_mode_validates_with_the_kernel_and_changes_nothing():
+    runner = FakeRunner()
+    result = run(runner, engine.PortsResource, backend='iptables', config=[PORT], check_mode=True, diff=True)
+    assert result['changed'] and result['after'][0]['destination_port'] == '8080'
+    assert [test for _script, test in runner.iptables.restores] == [True]
+    assert runner.iptables.save() == FakeIptables().save()
+    assert runner.files[engine.IP_FORWARD] == '0\n'
+    config_diff, rules_diff = result['diff']
+    assert config_diff['before'] == {'config': []}
+    assert rules_diff['before'] == '' and '-j DNAT --to-destination 10.88.0.3:8080' in rules_diff['after']
+
+
+def test_ports_route_localnet_is_set_towards_the_workload():
+    runner = FakeRunner()
+    result = run(runner, engine.PortsResource, backend='iptables', config=[PORT])
+    assert 'net.ipv4.conf.br0.route_localnet=1' in result['sysctl']
+    assert runner.files[engine.ROUTE_LOCALNET % 'br0'] == '1\n'
+
+
+def test_drift_in_our_chains_is_repaired():
+    runner = FakeRunner()
+    run(runner, engine.PortsResource, backend='iptables', config=[PORT])
+    runner.iptables.tables['filter']['rules']['ANATOMY-PF-FORWARD'] = []  # someone flushed it
+    result = run(runner, engine.PortsResource, backend='iptables', config=[PORT])
+    assert result['changed'] and result['before'] == result['after']
+    assert runner.iptables.tables['filter']['rules']['ANATOMY-PF-FORWARD']
+    assert not run(runner, engine.PortsResource, backend='iptables', config=[PORT])['changed']
+
+
+def test_two_modules_share_nothing_but_the_built_in_chains():
+    runner = FakeRunner()
+    run(runner, engine.NetworksResource, backend='iptables', config=[NET])
+    run(runner, engine.PortsResource, backend='iptables', config=[PORT])
+    nm_chain = list(runner.iptables.tables['nat']['rules']['ANATOMY-NM-POSTROUTING'])
+    run(runner, engine.PortsResource, backend='iptables', state='deleted')
+    assert runner.iptables.tables['nat']['rules']['ANATOMY-NM-POSTROUTING'] == nm_chain
+    assert not any(c.startswith('ANATOMY-PF') for t in runner.iptables.tables.values() for c in t['rules'])
+
+
+def test_conflicts_with_published_ports_already_there_fail_before_any_change():
+    runner = FakeRunner()
+    run(runner, engine.PortsResource, backend='iptables', config=[PORT])
+    before = runner.iptables.save()
+    result = run(runner, engine.PortsResource, backend='iptables',
+                 config=[dict(PORT, host_address='127.0.0.1')])
+    assert result['failed'] and 'conflicts with published port tcp/0.0.0.0:80' in result['msg']
+    assert runner.iptables.save() == before
+
+
+def test_port_80_and_80_name_the_same_entry():
+    runner = FakeRunner()
+    run(runner, engine.PortsResource, backend='iptables', config=[PORT])
+    assert not run(runner, engine.PortsResource, backend='iptables', config=[dict(PORT, host_port='80')])['changed']
+    assert run(runner, engine.PortsResource, backend='iptables', state='deleted',
+               config=[dict(PORT, destination=None)])['after'] == []
+
+
+def test_nftables_run_is_one_transaction_and_check_mode_uses_nft_c():
+    runner = FakeRunner()
+    run(runner, engine.PortsResource, backend='nftables', config=[PORT], check_mode=True)
+    run(runner, engine.PortsResource, backend='nftables', config=[PORT])
+    writes = [argv for argv, data in runner.calls if argv[0] == 'nft' and '-f' in argv]
+    assert writes == [['nft', '-c', '-f', '-'], ['nft', '-f', '-']]
+
+
+def test_nft_read_errors_are_reported_not_mistaken_for_an_empty_table():
+    runner = FakeRunner()
+    runner.run = lambda argv, data=None: (1, '', 'Error: Could not process rule: Operation not permitted')
+    result = run(runner, engine.NetworksResource, backend='nftables', config=[NET])
+    assert result['failed'] and 'Operation not permitted' in result['msg']
+
+
+def test_no_default_route_and_no_out_interface_fails_clearly():
+    result = run(FakeRunner(default_dev=None), engine.NetworksResource, backend='iptables', config=[NET])
+    assert result['failed'] and 'no IPv4 default route' in result['msg'] and result['field'] == 'out_interface'
