@@ -68,7 +68,7 @@ options:
     description:
       - Which netfilter interface to write the rules with.
       - V(auto) keeps the backend that already holds our rules (of either module). Otherwise it chooses V(iptables)
-        when the iptables C(FORWARD) policy is not ACCEPT (as Docker sets it: an nftables accept in our own table
+        when the iptables C(FORWARD) policy is not ACCEPT (as Docker sets it; an nftables accept in our own table
         cannot let through what another table drops) or when iptables-legacy holds rules, and V(nftables) else.
         Without C(nft) it chooses V(iptables), without iptables V(nftables).
       - When rules exist in both iptables-legacy and iptables-nft, V(auto) and V(iptables) fail rather than split

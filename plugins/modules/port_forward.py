@@ -19,7 +19,7 @@ description:
   - Reaching a port from 127.0.0.1 needs C(route_localnet) on the interface towards the workload; the module sets
     C(net.ipv4.conf.<interface>.route_localnet=1) there (reported in RV(sysctl)) for ports published on
     127.0.0.0/8 or on every address. Packets from the network addressed to 127.0.0.0/8 are never forwarded
-    (moby#45610): a port published on 127.0.0.1 is reachable from the host only.
+    (moby#45610), so a port published on 127.0.0.1 is reachable from the host only.
   - It also sets C(net.ipv4.ip_forward=1) while ports are published.
   - The same protocol, host address and port published twice fails, and so does a port published on every
     address (V(0.0.0.0)) and on one address too.
@@ -85,7 +85,7 @@ options:
     description:
       - Which netfilter interface to write the rules with.
       - V(auto) keeps the backend that already holds our rules (of either module). Otherwise it chooses V(iptables)
-        when the iptables C(FORWARD) policy is not ACCEPT (as Docker sets it: an nftables accept in our own table
+        when the iptables C(FORWARD) policy is not ACCEPT (as Docker sets it; an nftables accept in our own table
         cannot let through what another table drops) or when iptables-legacy holds rules, and V(nftables) else.
         Without C(nft) it chooses V(iptables), without iptables V(nftables).
       - When rules exist in both iptables-legacy and iptables-nft, V(auto) and V(iptables) fail rather than split
