@@ -89,7 +89,7 @@ def normalize_network(item: dict, default_interface=None) -> dict:
     """Validate one nat_masquerade entry; the out interface defaults to default_interface() (the default route's)."""
     subnet = item.get('subnet')
     what = 'network %r' % subnet
-    net = network(subnet, what + ': subnet')
+    net = _with_field('subnet', network, subnet, what + ': subnet')
     if str(net) != str(subnet):
         raise ResourceError('%s: subnet must be written canonically as %s' % (what, net), field='subnet')
     mode = item.get('mode') or 'nat'

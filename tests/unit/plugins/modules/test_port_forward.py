@@ -1,0 +1,80 @@
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""nat_masquerade and port_forward main(): the argument spec, the docs, and a run against fake commands."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine
+from ansible_collections.anatomy.containers.plugins.modules import nat_masquerade, port_forward
+
+_SPEC = importlib.util.spec_from_file_location(
+    'netfilter_engine_tests', Path(__file__).parents[1] / 'module_utils' / 'test_netfilter_engine.py')
+FAKES = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(FAKES)
+
+
+def run_main(module, monkeypatch, runner, args, check=False):
+    monkeypatch.setattr(module, 'ModuleRunner', lambda _m: runner)
+    monkeypatch.setattr(engine, 'run_lock', contextlib.nullcontext)
+    if check:
+        args = dict(args, _ansible_check_mode=True)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+
+
+@pytest.fixture
+def output(capsys):
+    return lambda: json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize('module', [nat_masquerade, port_forward])
+def test_documented_options_match_the_argument_spec(module):
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    suboptions = doc['options']['config']['suboptions']
+    for name, spec in suboptions.items():
+        # No defaults on config suboptions: merged must tell "not given" from "given".
+        assert 'default' not in spec, name
+    assert set(doc['options']) == {'config', 'backend'}
+    assert doc['extends_documentation_fragment'] == [
+        'anatomy.containers._attributes', 'anatomy.containers._attributes.RESOURCE',
+        'anatomy.containers._resource_state']
+    yaml.safe_load(module.EXAMPLES)
+    yaml.safe_load(module.RETURN)
+
+
+def test_port_forward_main_publishes_and_is_idempotent(monkeypatch, output):
+    runner = FAKES.FakeRunner()
+    args = {'backend': 'iptables', 'config': [{'host_port': 80, 'destination': '10.88.0.3', 'destination_port': 8080}]}
+    run_main(port_forward, monkeypatch, runner, args)
+    first = output()
+    assert first['changed'] and first['backend'] == 'iptables' and first['after'][0]['host_port'] == '80'
+    run_main(port_forward, monkeypatch, runner, args)
+    assert not output()['changed']
+
+
+def test_nat_masquerade_main_check_mode_changes_nothing(monkeypatch, output):
+    runner = FAKES.FakeRunner()
+    run_main(nat_masquerade, monkeypatch, runner, {'backend': 'iptables', 'config': [{'subnet': '10.88.0.0/24'}]},
+             check=True)
+    result = output()
+    assert result['changed'] and result['after'][0]['out_interface'] == 'eth0'
+    assert runner.iptables.save() == FAKES.FakeIptables().save()
+
+
+def test_bad_input_fails_with_the_field(monkeypatch, output):
+    runner = FAKES.FakeRunner()
+    run_main(nat_masquerade, monkeypatch, runner, {'backend': 'iptables', 'config': [{'subnet': '10.88.0.1/24'}]})
+    result = output()
+    assert result['failed'] and 'host bits set' in result['msg'] and (result['index'], result['field']) == (0, 'subnet')
