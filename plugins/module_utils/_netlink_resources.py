@@ -258,6 +258,13 @@ class Veth(Resource):
         for item in plan.create:
             self.create(item)
 
+    def predict(self, current, plan):
+        # A MAC the kernel chose stays as long as the pair does; a new pair's is unknown (None).
+        for index, (cur, des) in enumerate(plan.update):
+            if des['peer_mac'] is None and not self._recreate(cur, des):
+                plan.update[index] = (cur, dict(des, peer_mac=cur['peer_mac']))
+        return super().predict(current, plan)
+
     def create(self, item):
         self.kernel.veth_add(item['name'], item['peer'], item['netns'], item['bridge'], item['mtu'], item['peer_mac'])
 
