@@ -72,8 +72,8 @@ def shell_loop(host, n):
     rules = '\n'.join('-p tcp --dport %d -j DNAT --to-destination %s:8080' % (p, DEST) for p in ports(n))
     script = ('while read -r rule; do iptables -w -t nat -C %s $rule 2>/dev/null || iptables -w -t nat -A %s $rule; '
               'done' % (CHAIN, CHAIN))
-    first, _ = timed(lambda: host.run(script, input=rules + '\n', timeout=3600))
-    again, _ = timed(lambda: host.run(script, input=rules + '\n', timeout=3600))
+    first, _output = timed(lambda: host.run(script, input=rules + '\n', timeout=3600))
+    again, _output = timed(lambda: host.run(script, input=rules + '\n', timeout=3600))
     count = int(host.run('iptables -t nat -S %s | grep -c DNAT' % CHAIN).stdout)
     assert count == n, count
     return first, again

@@ -27,7 +27,8 @@ description:
   - Sets C(net.ipv4.ip_forward=1) when at least one network is configured (reported in RV(sysctl)); it never
     sets it back to 0.
   - IPv4 only for now.
-author: anatomy.containers developers
+author:
+  - anatomy.containers developers (@anatomy-containers)
 extends_documentation_fragment:
   - anatomy.containers._attributes
   - anatomy.containers._attributes.RESOURCE

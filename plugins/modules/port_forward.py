@@ -31,7 +31,8 @@ description:
     C(anatomy.containers). Nothing else is flushed, reordered or rewritten; no built-in chain's policy is changed.
     Concurrent runs of this module and M(anatomy.containers.nat_masquerade) on a host are serialized.
   - IPv4 only for now.
-author: anatomy.containers developers
+author:
+  - anatomy.containers developers (@anatomy-containers)
 extends_documentation_fragment:
   - anatomy.containers._attributes
   - anatomy.containers._attributes.RESOURCE

@@ -50,6 +50,7 @@ def url(address, port):
 
 def test_published_port_works_from_everywhere(ansible, host, hosts, topo, backend):
     other = hosts[1]
+    host.run('echo 0 > /proc/sys/net/ipv4/conf/nfbr0/route_localnet')
     assert topo.curl_from_lab(url(host.address, 80)) is None
     results = [ansible(host, PF, {'backend': backend, 'config': [web(comment='web')]}, check=check, diff=True)
                for check in (True, False, True, False)]
@@ -128,8 +129,8 @@ def test_nat_mode_lets_in_only_what_is_published(ansible, host, lab, topo, backe
 
 
 def test_ranges_map_port_by_port(ansible, host, topo, backend):
-    config = [web('9000-9001', destination_port='8079-8080'), web('9100-9101', destination=W1, destination_port=None,
-                                                                   protocol='udp')]
+    config = [web('9000-9001', destination_port='8079-8080'),
+              web('9100-9101', destination=W1, destination_port=None, protocol='udp')]
     first = ansible(host, PF, {'backend': backend, 'config': config})
     assert first['changed'], first.get('msg')
     assert topo.curl_from_lab(url(host.address, 9001)) == LAB_ROUTER

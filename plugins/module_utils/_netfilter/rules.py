@@ -17,6 +17,7 @@ rendered by the backends from the items directly.
 
 from __future__ import annotations
 
+
 def network_rules(items: list) -> dict:
     """nat_masquerade items (canonical) -> {'postrouting': [rule], 'forward': [rule]}.
 
