@@ -17,7 +17,9 @@ from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resour
     Bridge, Netns, NetnsAddr, Veth,
 )
 
-from test_netlink_fake import FakeKernel
+from ansible_collections.anatomy.containers.tests.unit.plugins.module_utils.test_netlink_fake import (  # noqa: E501
+    FakeKernel,
+)
 
 
 def full(**item):
