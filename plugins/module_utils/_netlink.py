@@ -561,7 +561,7 @@ def check_address_list(what: str, field: str, values) -> list:
     seen = {}
     for value in values:
         cidr = check_interface_address(what, field, value)
-        ip = cidr.split('/')[0]
+        ip = cidr.split('/', maxsplit=1)[0]
         if ip in seen:
             raise ResourceError('%s: %s lists %s twice (%s and %s)' % (what, field, ip, seen[ip], cidr), field=field)
         seen[ip] = cidr

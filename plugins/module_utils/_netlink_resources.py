@@ -27,7 +27,7 @@ import ipaddress
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
-    MARK_BRIDGE, MARK_VETH, MARK_VETH_PEER, address_sort_key, check_address_list, check_ifname, check_ip, check_mac,
+    MARK_BRIDGE, MARK_VETH, address_sort_key, check_address_list, check_ifname, check_ip, check_mac,
     check_mtu, check_netns_name, check_network, owned,
 )
 

@@ -18,7 +18,7 @@ description:
     error, never taken over.
   - The addresses of an owned bridge are this module's; IPv6 link-local addresses (the kernel's own) are ignored.
 author:
-  - anatomy.containers developers
+  - anatomy.containers developers (@anatomy-containers)
 requirements:
   - pyroute2 (Debian 12 C(python3-pyroute2) 0.7 or newer)
   - Linux, as root

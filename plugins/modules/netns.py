@@ -19,7 +19,7 @@ description:
   - Everything happens in the module's own process through netlink and system calls; no helper process is started per
     namespace.
 author:
-  - anatomy.containers developers
+  - anatomy.containers developers (@anatomy-containers)
 requirements:
   - pyroute2 (Debian 12 C(python3-pyroute2) 0.7 or newer)
   - Linux, as root

@@ -21,7 +21,7 @@ description:
     and of the routes, those with protocol number 166 in the main table, which this module adds
     (C(ip route show proto 166)). Routes the kernel adds for an address's subnet are left to the kernel.
 author:
-  - anatomy.containers developers
+  - anatomy.containers developers (@anatomy-containers)
 requirements:
   - pyroute2 (Debian 12 C(python3-pyroute2) 0.7 or newer)
   - Linux, as root

@@ -22,7 +22,7 @@ description:
     another namespace recreates the pair there (addresses inside the namespace go with the old peer; run
     M(anatomy.containers.netns_addr) after this module).
 author:
-  - anatomy.containers developers
+  - anatomy.containers developers (@anatomy-containers)
 requirements:
   - pyroute2 (Debian 12 C(python3-pyroute2) 0.7 or newer)
   - Linux, as root

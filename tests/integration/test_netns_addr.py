@@ -43,8 +43,8 @@ def addresses(host, netns, dev):
 
 
 def our_routes(host, netns, six=False):
-    return sorted((r['dst'], r.get('gateway')) for r in host.json('ip -n %s %s-j route show proto 166'
-                                                                   % (netns, '-6 ' if six else '')))
+    command = 'ip -n %s %s-j route show proto 166' % (netns, '-6 ' if six else '')
+    return sorted((r['dst'], r.get('gateway')) for r in host.json(command))
 
 
 def test_two_workloads_on_one_bridge_reach_each_other_and_the_host(ansible, host):

@@ -86,8 +86,8 @@ def test_missing_namespace_fails_or_is_created_when_asked(ansible, host):
     result = converge_checked(ansible, host, 'veth', dict(params, create_netns=True),
                               before_apply=lambda check: 'wc' not in netns_list(host))
     assert 'wc' in netns_list(host) and 'eth0' in links(host, 'wc')
-    assert ansible(host, M + 'netns', {'state': 'gathered'})['gathered'] == [{'name': 'wa'}, {'name': 'wb'},
-                                                                              {'name': 'wc'}]
+    gathered = ansible(host, M + 'netns', {'state': 'gathered'})['gathered']
+    assert gathered == [{'name': 'wa'}, {'name': 'wb'}, {'name': 'wc'}]
     ansible(host, M + 'veth', {'state': 'deleted'})
     ansible(host, M + 'netns', {'config': [{'name': 'wc'}], 'state': 'deleted'})
 

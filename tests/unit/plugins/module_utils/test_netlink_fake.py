@@ -166,7 +166,3 @@ class FakeKernel:
     def route_del(self, ns, ifname, dst, via):
         self.calls.append(('route_del', ns, ifname, dst, via))
         self.rts[ns].remove({'oif': self._link(ns, ifname)['index'], 'dst': dst, 'via': via})
-
-    def writes(self):
-        return [c for c in self.calls]
-
