@@ -26,7 +26,7 @@ export ANSIBLE_HOST_KEY_CHECKING := False
 export ANSIBLE_PIPELINING := True
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup system-deps venv collection site site-down lab-up lab-down \
+.PHONY: help setup system-deps venv collection site site-teardown site-down lab-up lab-down \
         test unit sanity lint changelog-lint integration molecule bench clean
 
 help:
@@ -69,9 +69,15 @@ lab-up: setup
 lab-down:
 	$(PYTHON) -m tests.lab --lab $(SITE_LAB) down
 
+SITE_INVENTORY := -i /var/lib/anatomy-lab/labs/$(SITE_LAB)/inventory.yml -i inventories/demo
+
 site: setup collection lab-up
-	$(BIN)/ansible-playbook -i /var/lib/anatomy-lab/labs/$(SITE_LAB)/inventory.yml site.yml
+	$(BIN)/ansible-playbook $(SITE_INVENTORY) site.yml
+	$(BIN)/ansible-playbook $(SITE_INVENTORY) playbooks/demo_check.yml
 	@echo "The lab stays up: 'python3 -m tests.lab --lab $(SITE_LAB) ssh h1' to look, 'make site-down' to remove it."
+
+site-teardown:
+	$(BIN)/ansible-playbook $(SITE_INVENTORY) playbooks/teardown.yml
 
 site-down: lab-down
 
