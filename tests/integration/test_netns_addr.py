@@ -6,6 +6,11 @@ each other and the bridge's address, over IPv4 and IPv6; removal leaves no link 
 
 from __future__ import annotations
 
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from tests.integration.test_netns import M, converge_checked, links, netns_list, reset
@@ -148,3 +153,36 @@ def test_removal_leaves_no_link_and_no_namespace(ansible, host):
     assert netns_list(host) == []
     assert sorted(links(host)) == ['host0', 'lo']
     assert host.run('ip -j route show proto 166').stdout.strip() in ('', '[]')
+
+
+def test_the_same_with_the_newest_pyroute2(ansible, host):
+    """Lab hosts run Debian's pyroute2 0.7; the controller's (requirements-dev.txt, 0.9) is put beside it."""
+    pyroute2 = pytest.importorskip('pyroute2')
+    package = Path(pyroute2.__file__).parent
+    with tempfile.TemporaryFile() as archive:
+        with tarfile.open(fileobj=archive, mode='w:gz') as tar:
+            tar.add(str(package), arcname='pyroute2', filter=lambda info: None if '__pycache__' in info.name else info)
+        archive.seek(0)
+        subprocess.run(host.ssh_argv('rm -rf /opt/anatomy-pyroute2 && mkdir -p /opt/anatomy-pyroute2 && '
+                                     'tar xzf - -C /opt/anatomy-pyroute2'), stdin=archive, check=True)
+    env = {'PYTHONPATH': '/opt/anatomy-pyroute2'}
+    version = host.run('PYTHONPATH=/opt/anatomy-pyroute2 python3 -c "import pyroute2; print(pyroute2.__version__)"')
+    assert version.stdout.strip() == pyroute2.__version__
+    steps = [
+        {M + 'netns': {'config': [{'name': 'wx'}, {'name': 'wy'}]}},
+        {M + 'bridge': {'config': [BRIDGE]}},
+        {M + 'veth': {'config': PAIRS}},
+        {M + 'netns_addr': {'config': [X, Y]}},
+    ]
+    try:
+        first = ansible.tasks(host, [dict(step, environment=env) for step in steps])
+        assert [r['_status'] for r in first] == ['ok'] * 4, [r.get('msg') for r in first]
+        assert ping(host, 'wx', '172.31.40.3') and ping(host, 'wy', '172.31.40.1') and ping(host, 'wx', '2001:db8:40::1')
+        again = ansible.tasks(host, [dict(step, environment=env) for step in steps])
+        assert [r['changed'] for r in again] == [False] * 4, again
+        gone = ansible.tasks(host, [{M + name: {'state': 'deleted'}, 'environment': env}
+                                    for name in ('netns_addr', 'veth', 'bridge', 'netns')])
+        assert [r['_status'] for r in gone] == ['ok'] * 4
+        assert netns_list(host) == [] and sorted(links(host)) == ['host0', 'lo']
+    finally:
+        host.run('rm -rf /opt/anatomy-pyroute2')
