@@ -1,0 +1,629 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The storage resources: overlay mounts and bind mounts of volumes and host paths.
+
+This is a private module_util: its API may change without notice.
+
+Each class takes a kernel handle (:class:`._mounts.Kernel`, or a fake in unit tests) and a
+:class:`._mounts.Records` directory. A mount is ours when a record under RECORD_DIR names it and
+/proc/self/mountinfo still shows it as we made it; every other mount point is someone else's.
+A volume is ours when its directory holds the marker file :data:`VOLUME_MARKER`, which only
+this collection writes, and only when it created the directory.
+"""
+
+from __future__ import annotations
+
+import errno
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import stat
+import time
+
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK, Resource, ResourceError
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
+    DT_UNKNOWN, LINK_DIR, LOCKED_FLAGS, MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, OVERLAY_PATH_FORBIDDEN,
+    PROPAGATION, UPPER_REFUSED, MountSpec, Records, Resolver, check_volume_name, existing_ancestor, fd_path,
+    fits_in_page, is_canonical, missing_dirs, overlay_data, overlay_fsconfig, overlay_layers, processes_using,
+    short_link_name, split_flags,
+)
+
+DEFAULT_VOLUMES_ROOT = '/var/lib/anatomy/volumes'
+VOLUME_MARKER = 'anatomy.json'
+#: Options that name the layers; they are given as lower, upper and work, never in options.
+LAYER_OPTIONS = ('lowerdir', 'lowerdir+', 'upperdir', 'workdir', 'datadir+')
+
+
+def _check_path(what, field, value, forbidden=()) -> str:
+    if not is_canonical(value):
+        raise ResourceError('%s: %s must be an absolute path without ".", ".." or a trailing "/", got %r'
+                            % (what, field, value), field=field)
+    bad = [c for c in forbidden if c in value]
+    if bad:
+        raise ResourceError('%s: %s %r contains %r, which overlayfs mount options cannot carry'
+                            % (what, field, value, bad[0]), field=field)
+    return value
+
+
+def _inside(path, other) -> bool:
+    return path == other or path.startswith(other.rstrip('/') + '/')
+
+
+class _Mounts(Resource):
+    """What both resources share: the kernel, the records, the mount table of the run, unmounting."""
+
+    record_kind = ''
+
+    def __init__(self, kernel, records: Records | None = None, lazy_unmount: bool = False, resolver=None):
+        self.kernel = kernel
+        self.records = records or Records()
+        self.lazy_unmount = lazy_unmount
+        self.resolver = resolver or Resolver(kernel)
+        self.table = None
+        self.specs = {}
+
+    def mount_table(self):
+        if self.table is None:
+            self.table = self.kernel.mountinfo()
+        return self.table
+
+    def check_not_busy(self, what, where, submounts=True) -> None:
+        """Refuse, before any change, to unmount what a process or a mount on top of it uses (unless lazy_unmount)."""
+        if self.lazy_unmount:
+            return
+        users = processes_using(where)
+        table = self.mount_table()
+        top = table.at(where)
+        submounts = [m.mount_point for m in table.under(where) if m.mount_point != where
+                     and top is not None and self._descends(table, m, top)] if submounts else []
+        if users or submounts:
+            raise ResourceError('%s at %s is in use (%s); it is not unmounted. Stop what uses it, or set '
+                                'lazy_unmount=true to detach it anyway'
+                                % (what, where, '; '.join(
+                                    (['processes: ' + ', '.join(users)] if users else [])
+                                    + (['mounts on it: ' + ', '.join(submounts)] if submounts else []))),
+                                field='lazy_unmount')
+
+    @staticmethod
+    def _descends(table, mount, top) -> bool:
+        by_id = {m.mount_id: m for m in table.mounts}
+        seen = set()
+        while mount is not None and mount.mount_id not in seen:
+            if mount.mount_id == top.mount_id:
+                return True
+            seen.add(mount.mount_id)
+            mount = by_id.get(mount.parent_id)
+        return False
+
+    def unmount(self, what, where, recursive=False) -> None:
+        """Unmount WHERE (and, for a recursive bind, the mounts it brought along, deepest first)."""
+        flags = MNT_DETACH if self.lazy_unmount else 0
+        targets = [where]
+        if recursive and not self.lazy_unmount:
+            table = self.kernel.mountinfo()
+            top = table.at(where)
+            if top is not None:
+                subs = [m.mount_point for m in table.under(where)
+                        if m.mount_point != where and self._descends(table, m, top)]
+                targets = sorted(set(subs), key=len, reverse=True) + [where]
+        for target in targets:
+            try:
+                self.kernel.umount(target, flags)
+            except OSError as exc:
+                if exc.errno == errno.EBUSY:
+                    raise ResourceError('%s at %s is busy (the kernel refused to unmount it); stop what uses it, '
+                                        'or set lazy_unmount=true to detach it anyway' % (what, target),
+                                        field='lazy_unmount')
+                if exc.errno != errno.EINVAL:  # EINVAL: not a mount point (any more)
+                    raise
+        self.table = None
+
+
+class OverlayMount(_Mounts):
+    """An overlay: read-only lower layers (topmost first) under an optional writable upper layer."""
+
+    kind = 'overlay'
+    key = 'path'
+    record_kind = 'overlay'
+    defaults = {'upper': None, 'work': None, 'options': []}
+
+    def __init__(self, kernel, records=None, purge=False, lazy_unmount=False, resolver=None):
+        super().__init__(kernel, records, lazy_unmount, resolver)
+        self.purge = purge
+
+    # -- reading --------------------------------------------------------------
+    def read(self):
+        self.table = None
+        table = self.mount_table()
+        owned, ours, foreign = [], set(), set()
+        self.specs = {}
+        for spec in self.records.load(self.record_kind):
+            mount = table.at(spec.where)
+            if mount is None or mount.fstype != 'overlay':
+                continue  # unmounted behind our back: the record is stale, the overlay absent
+            layers = overlay_layers(mount)
+            if (layers['lower'], layers['upper'], layers['work']) != (
+                    spec.extra.get('mounted_lower'), spec.config['upper'], spec.config['work']):
+                continue  # remounted by someone else: not ours any more
+            owned.append(dict(spec.config))
+            ours.add(spec.where)
+            self.specs[spec.where] = spec
+        foreign.update(m.mount_point for m in table.mounts if m.mount_point not in ours)
+        return owned, foreign
+
+    # -- validation -----------------------------------------------------------
+    def normalize(self, item):
+        path = item.get('path')
+        what = 'overlay %r' % path
+        _check_path(what, 'path', path)
+        if path == '/':
+            raise ResourceError('%s: path must not be /' % what, field='path')
+        lower = item.get('lower')
+        if not lower or not isinstance(lower, list):
+            raise ResourceError('%s: lower must list at least one directory' % what, field='lower')
+        for layer in lower:
+            _check_path(what, 'lower', layer, OVERLAY_PATH_FORBIDDEN)
+            if not os.path.isdir(layer):
+                raise ResourceError('%s: lower dir %s does not exist (or is not a directory)' % (what, layer),
+                                    field='lower')
+        if len(set(lower)) != len(lower):
+            raise ResourceError('%s: lower lists a directory twice' % what, field='lower')
+        upper, work = item.get('upper'), item.get('work')
+        if (upper is None) != (work is None):
+            raise ResourceError('%s: upper and work go together: give both (a writable overlay) or neither '
+                                '(a read-only one)' % what, field='work' if work is None else 'upper')
+        if upper is None:
+            if len(lower) < 2:
+                raise ResourceError('%s: a read-only overlay (no upper and work dirs) needs at least two lower dirs'
+                                    % what, field='lower')
+        else:
+            self._check_upper_work(what, path, lower, upper, work)
+        options = item.get('options') or []
+        for option in options:
+            if not isinstance(option, str) or not option or ',' in option or '\x00' in option:
+                raise ResourceError('%s: options must be single mount options without ",", got %r' % (what, option),
+                                    field='options')
+            if option.partition('=')[0] in LAYER_OPTIONS:
+                raise ResourceError('%s: give layers as lower, upper and work, not as the option %r' % (what, option),
+                                    field='options')
+        options = sorted(set(o for o in options if o != 'rw'))
+        return {'path': path, 'lower': list(lower), 'upper': upper, 'work': work, 'options': options}
+
+    def _check_upper_work(self, what, path, lower, upper, work):
+        _check_path(what, 'upper', upper, OVERLAY_PATH_FORBIDDEN)
+        _check_path(what, 'work', work, OVERLAY_PATH_FORBIDDEN)
+        if _inside(upper, work) or _inside(work, upper):
+            raise ResourceError('%s: upper %s and work %s must be separate directories, neither inside the other'
+                                % (what, upper, work), field='work')
+        for field, value in (('upper', upper), ('work', work)):
+            for layer in lower:
+                if _inside(value, layer) or _inside(layer, value):
+                    raise ResourceError('%s: %s %s overlaps lower dir %s' % (what, field, value, layer), field=field)
+            if _inside(path, value):
+                raise ResourceError('%s: path must not lie inside the %s dir %s' % (what, field, value), field='path')
+            if os.path.lexists(value) and not os.path.isdir(value):
+                raise ResourceError('%s: %s %s exists and is not a directory' % (what, field, value), field=field)
+        table = self.mount_table()
+        upper_base = os.path.realpath(existing_ancestor(upper))
+        work_base = os.path.realpath(existing_ancestor(work))
+        upper_mount = table.containing(upper_base)
+        if os.stat(upper_base).st_dev != os.stat(work_base).st_dev:
+            work_mount = table.containing(work_base)
+            raise ResourceError(
+                '%s: upper dir %s (%s on %s) and work dir %s (%s on %s) are on different filesystems; overlayfs '
+                'needs both on one' % (what, upper, upper_mount.fstype if upper_mount else '?',
+                                       upper_mount.mount_point if upper_mount else '?', work,
+                                       work_mount.fstype if work_mount else '?',
+                                       work_mount.mount_point if work_mount else '?'), field='work')
+        if upper_mount is not None:
+            fstype = upper_mount.fstype
+            if fstype in UPPER_REFUSED:
+                raise ResourceError('%s: upper dir %s is on %s (mounted at %s): %s' % (
+                    what, upper, fstype, upper_mount.mount_point, UPPER_REFUSED[fstype]), field='upper')
+            if upper_mount.read_only:
+                raise ResourceError('%s: upper dir %s is on a read-only mount (%s at %s)' % (
+                    what, upper, fstype, upper_mount.mount_point), field='upper')
+            if not self._has_dtype(upper_base):
+                raise ResourceError(
+                    '%s: upper dir %s is on %s (mounted at %s) without d_type support (xfs formatted with ftype=0?); '
+                    'overlayfs needs d_type' % (what, upper, fstype, upper_mount.mount_point), field='upper')
+
+    def _has_dtype(self, path) -> bool:
+        """Whether directory entries on PATH's filesystem carry their type (ftype=1 on xfs).
+
+        Looks at entries that exist (never writes, so it works in check mode): PATH's, or its
+        parents' on the same filesystem.
+        """
+        try:
+            dev = os.stat(path).st_dev
+            while True:
+                entries = self.kernel.dtypes(path)
+                if entries is None:
+                    return True
+                if entries:
+                    return all(dtype != DT_UNKNOWN for _name, dtype in entries)
+                parent = os.path.dirname(path)
+                if parent == path or os.stat(parent).st_dev != dev:
+                    return True
+                path = parent
+        except OSError:
+            return True
+
+    def validate_plan(self, plan, current):
+        for item in [c for c, _d in plan.update] + plan.delete:
+            self.check_not_busy('overlay', item['path'])
+        for item in plan.create:
+            if os.path.lexists(item['path']) and not os.path.isdir(item['path']):
+                raise ResourceError('overlay %r: path exists and is not a directory' % item['path'], field='path')
+
+    # -- writing --------------------------------------------------------------
+    def create(self, item):
+        created = []
+        for directory in (item['path'], item['upper'], item['work']):
+            if directory:
+                for missing in missing_dirs(directory):
+                    os.mkdir(missing, 0o755)
+                    created.append(missing)
+        flags, data_options = split_flags(item['options'])
+        lower, upper, work = item['lower'], item['upper'], item['work']
+        data = overlay_data(lower, upper, work, data_options)
+        options = list(item['options']) + ['lowerdir=' + ':'.join(lower)] + (
+            ['upperdir=' + upper, 'workdir=' + work] if upper else [])
+        spec = MountSpec('overlay', 'overlay', item['path'], 'overlay', options, item, created)
+        if fits_in_page(data):
+            spec.extra.update(method='mount', mounted_lower=lower)
+            self.records.save(spec)
+            self._mount(spec, lambda: self.kernel.mount('overlay', item['path'], 'overlay', flags, data))
+            return
+        # Too long for one page: the new mount API takes one layer per call (lowerdir+, Linux 6.8).
+        spec.extra.update(method='fsconfig', mounted_lower=lower)
+        self.records.save(spec)
+        try:
+            self._mount(spec, lambda: self.kernel.fsmount_overlay(
+                item['path'], overlay_fsconfig(lower, upper, work, data_options), flags))
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
+                raise
+        # Older kernels: short links, as Docker's overlay2 keeps under l/.
+        links = self.short_links(lower)
+        data = overlay_data(links, upper, work, data_options)
+        if not fits_in_page(data):
+            raise ResourceError('overlay %r: %d lower dirs do not fit in one page of mount options even as short '
+                                'links, and this kernel has no lowerdir+' % (item['path'], len(lower)), field='lower')
+        spec.extra.update(method='links', mounted_lower=links)
+        self.records.save(spec)
+        self._mount(spec, lambda: self.kernel.mount('overlay', item['path'], 'overlay', flags, data))
+
+    @staticmethod
+    def short_links(lower) -> list:
+        os.makedirs(LINK_DIR, mode=0o700, exist_ok=True)
+        links = []
+        for layer in lower:
+            link = os.path.join(LINK_DIR, short_link_name(layer))
+            try:
+                if os.readlink(link) != layer:
+                    os.unlink(link)
+                    os.symlink(layer, link)
+            except FileNotFoundError:
+                os.symlink(layer, link)
+            links.append(link)
+        return links
+
+    def _mount(self, spec, call):
+        try:
+            call()
+        except OSError:
+            self.records.remove(spec)
+            raise
+        self.table = None
+
+    def update(self, current, desired):
+        self.unmount('overlay', current['path'])
+        self.create(desired)
+
+    def delete(self, item):
+        spec = self.specs.get(item['path'])
+        self.unmount('overlay', item['path'])
+        if spec is not None:
+            self.records.remove(spec)
+        if self.purge and item['upper']:
+            for directory in (item['upper'], item['work']):
+                shutil.rmtree(directory, ignore_errors=True)
+        if spec is not None and item['path'] in spec.created:
+            try:
+                os.rmdir(item['path'])
+            except OSError:
+                pass
+
+
+class BindVolume(_Mounts):
+    """A bind mount of a managed volume or a host path onto a target inside a root filesystem."""
+
+    kind = 'bind mount'
+    key = ('root', 'target')
+    record_kind = 'bind'
+    defaults = {'root': '/', 'volume': None, 'source': None, 'read_only': False, 'propagation': 'rprivate',
+                'recursive': True, 'owner': None, 'group': None, 'mode': None}
+
+    def __init__(self, kernel, records=None, volumes_root=DEFAULT_VOLUMES_ROOT, purge=False, lazy_unmount=False,
+                 resolver=None):
+        super().__init__(kernel, records, lazy_unmount, resolver)
+        self.volumes_root = volumes_root
+        self.purge = purge
+
+    def describe(self, key):
+        root, target = key
+        return '%s %r' % (self.kind, target) + ('' if root == '/' else ' in %r' % root)
+
+    def volume_dir(self, name) -> str:
+        return os.path.join(self.volumes_root, name)
+
+    def source_of(self, item) -> str:
+        if item.get('volume') is not None:
+            return os.path.join(self.volume_dir(item['volume']), '_data')
+        return item['source']
+
+    # -- reading --------------------------------------------------------------
+    def read(self):
+        self.table = None
+        table = self.mount_table()
+        owned = []
+        self.specs = {}
+        for spec in self.records.load(self.record_kind):
+            mount = table.at(spec.where)
+            if mount is None:
+                continue
+            config = dict(spec.config)
+            config['read_only'] = mount.read_only
+            want = config['propagation'].lstrip('r')
+            have = mount.propagation.split(',')
+            if want not in have:
+                config['propagation'] = have[0]
+            owned.append(config)
+            self.specs[(config['root'], config['target'])] = spec
+        return owned, set()
+
+    # -- validation -----------------------------------------------------------
+    def normalize(self, item):
+        root, target = item.get('root'), item.get('target')
+        what = self.describe((root, target))
+        _check_path(what, 'root', root)
+        if not os.path.isdir(root):
+            raise ResourceError('%s: root %s is not a directory' % (what, root), field='root')
+        _check_path(what, 'target', target)
+        if target == '/':
+            raise ResourceError('%s: target must not be the root itself' % what, field='target')
+        volume, source = item.get('volume'), item.get('source')
+        if (volume is None) == (source is None):
+            raise ResourceError('%s: give exactly one of volume and source' % what,
+                                field='source' if volume is None else 'volume')
+        if volume is not None:
+            _check_path(what, 'volumes_root', self.volumes_root)
+            why = check_volume_name(volume)
+            if why:
+                raise ResourceError('%s: volume name %r %s' % (what, volume, why), field='volume')
+        else:
+            _check_path(what, 'source', source)
+            if not os.path.exists(source):
+                raise ResourceError('%s: source %s does not exist' % (what, source), field='source')
+            for field in ('owner', 'group', 'mode'):
+                if item.get(field) is not None:
+                    raise ResourceError('%s: %s applies to volumes only, not to a host source' % (what, field),
+                                        field=field)
+        for field in ('read_only', 'recursive'):
+            if not isinstance(item.get(field), bool):
+                raise ResourceError('%s: %s must be true or false' % (what, field), field=field)
+        propagation = item.get('propagation')
+        if propagation not in PROPAGATION:
+            raise ResourceError('%s: propagation must be one of %s' % (what, ', '.join(PROPAGATION)),
+                                field='propagation')
+        mode = item.get('mode')
+        if mode is not None:
+            mode = str(mode)
+            if not re.match(r'^0?[0-7]{3}$', mode):
+                raise ResourceError('%s: mode must be octal like "0755", got %r' % (what, mode), field='mode')
+            mode = '0' + mode[-3:]
+        self._check_owner(what, item.get('owner'), item.get('group'))
+        self._check_propagation(what, item, propagation)
+        try:
+            self.resolver.resolve_missing(root, target)
+        except OSError as exc:
+            raise ResourceError('%s: target cannot be resolved inside %s: %s' % (what, root, exc.strerror),
+                                field='target')
+        return {'root': root, 'target': target, 'volume': volume, 'source': source, 'read_only': item['read_only'],
+                'propagation': propagation, 'recursive': item['recursive'], 'owner': item.get('owner'),
+                'group': item.get('group'), 'mode': mode}
+
+    @staticmethod
+    def _check_owner(what, owner, group):
+        for field, value, lookup in (('owner', owner, pwd.getpwnam), ('group', group, grp.getgrnam)):
+            if value is None or str(value).isdigit():
+                continue
+            try:
+                lookup(value)
+            except KeyError:
+                raise ResourceError('%s: %s %r does not exist on this host' % (what, field, value), field=field)
+
+    def _check_propagation(self, what, item, propagation):
+        """shared and slave need a source mount that propagates, or they silently end up private (runc#5390)."""
+        want = propagation.lstrip('r')
+        if want == 'private':
+            return
+        source = self.source_of(item)
+        base = os.path.realpath(existing_ancestor(source))
+        mount = self.mount_table().containing(base)
+        if mount is None:
+            return
+        have = mount.propagation.split(',')
+        ok = 'shared' in have if want == 'shared' else ('shared' in have or 'slave' in have)
+        if not ok:
+            raise ResourceError(
+                '%s: propagation %s needs a source on a %s mount, but %s lies on %s, which is %s: the bind would '
+                'silently end up private (runc#5390). Make it shared first (mount --make-rshared %s) or use '
+                'rprivate' % (what, propagation, 'shared' if want == 'shared' else 'shared or slave', source,
+                              mount.mount_point, mount.propagation, mount.mount_point), field='propagation')
+
+    def _remount_needed(self, current, desired) -> bool:
+        return any(current[f] != desired[f] for f in ('volume', 'source', 'recursive'))
+
+    def validate_plan(self, plan, current):
+        table = self.mount_table()
+        for item in [c for c, d in plan.update if self._remount_needed(c, d)] + plan.delete:
+            spec = self.specs.get((item['root'], item['target']))
+            if spec is not None:
+                self.check_not_busy(self.describe((item['root'], item['target'])), spec.where, submounts=False)
+        ours = {spec.where for spec in self.specs.values()}
+        for item in plan.create:
+            try:
+                where = self.resolver.resolve(item['root'], item['target'])
+            except OSError:
+                continue  # created at apply time: no mount there yet
+            if table.at(where) is not None and where not in ours:
+                raise ResourceError('%s: target %s is already a mount point not managed by %s; refusing to mount '
+                                    'over it' % (self.describe((item['root'], item['target'])), where, OWNER_MARK),
+                                    field='target')
+        if self.purge:
+            deleted = {(i['root'], i['target']) for i in plan.delete}
+            for key, spec in self.specs.items():
+                volume = spec.config.get('volume')
+                if key in deleted or volume is None:
+                    continue
+                for item in plan.delete:
+                    if item.get('volume') == volume:
+                        raise ResourceError('volume %r: purge would delete its data, but it is still mounted at %s'
+                                            % (volume, spec.where), field='purge')
+
+    # -- writing --------------------------------------------------------------
+    def ensure_volume(self, item) -> str:
+        """Create the volume (its directory with our marker, and _data) unless it exists; return _data."""
+        vol_dir = self.volume_dir(item['volume'])
+        data = os.path.join(vol_dir, '_data')
+        if not os.path.isdir(vol_dir):
+            os.makedirs(self.volumes_root, mode=0o711, exist_ok=True)
+            os.mkdir(vol_dir, 0o755)
+            with open(os.path.join(vol_dir, VOLUME_MARKER), 'w') as marker:
+                json.dump({'owner': OWNER_MARK, 'name': item['volume'],
+                           'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, marker)
+        if not os.path.isdir(data):
+            os.mkdir(data, 0o755)
+        self.apply_ownership(data, item)
+        return data
+
+    @staticmethod
+    def apply_ownership(path, item):
+        if item.get('mode') is not None:
+            os.chmod(path, int(item['mode'], 8))
+        uid = gid = -1
+        if item.get('owner') is not None:
+            uid = int(item['owner']) if str(item['owner']).isdigit() else pwd.getpwnam(item['owner']).pw_uid
+        if item.get('group') is not None:
+            gid = int(item['group']) if str(item['group']).isdigit() else grp.getgrnam(item['group']).gr_gid
+        if uid != -1 or gid != -1:
+            os.chown(path, uid, gid)
+
+    def is_our_volume(self, name) -> bool:
+        try:
+            with open(os.path.join(self.volume_dir(name), VOLUME_MARKER)) as marker:
+                return json.load(marker).get('owner') == OWNER_MARK
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def create(self, item):
+        what = self.describe((item['root'], item['target']))
+        source = self.ensure_volume(item) if item['volume'] is not None else item['source']
+        src_fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
+        try:
+            is_dir = stat.S_ISDIR(os.fstat(src_fd).st_mode)
+            tgt_fd = self.resolver.create(item['root'], item['target'], directory=is_dir)
+            try:
+                if stat.S_ISDIR(os.fstat(tgt_fd).st_mode) != is_dir:
+                    raise ResourceError('%s: source %s is a %s but the target is not' % (
+                        what, source, 'directory' if is_dir else 'file'), field='target')
+                where = fd_path(tgt_fd)
+                before = {m.mount_id for m in self.kernel.mountinfo().under(where)}
+                spec = MountSpec('bind', fd_path(src_fd), where, 'none', self.fstab_options(item), item,
+                                 extra={'volume_dir': self.volume_dir(item['volume']) if item['volume'] else None,
+                                        'before': sorted(before)})
+                self.records.save(spec)
+                try:
+                    self.kernel.mount('/proc/self/fd/%d' % src_fd, '/proc/self/fd/%d' % tgt_fd, None,
+                                      MS_BIND | (MS_REC if item['recursive'] else 0))
+                except OSError:
+                    self.records.remove(spec)
+                    raise
+            finally:
+                os.close(tgt_fd)
+        finally:
+            os.close(src_fd)
+        try:
+            self.set_attributes(what, where, item, before)
+        except (OSError, ResourceError):
+            self.unmount(what, where, item['recursive'])
+            self.records.remove(spec)
+            raise
+        self.table = None
+
+    @staticmethod
+    def fstab_options(item) -> list:
+        return ['rbind' if item['recursive'] else 'bind', 'ro' if item['read_only'] else 'rw', item['propagation']]
+
+    def set_attributes(self, what, where, item, exclude) -> None:
+        """Read-only (a bind remount of every mount the bind made) and propagation; then verify both."""
+        table = self.kernel.mountinfo()
+        mine = [m for m in table.under(where) if m.mount_id not in exclude]
+        for mount in mine:
+            if mount.read_only != item['read_only']:
+                flags = MS_REMOUNT | MS_BIND | (MS_RDONLY if item['read_only'] else 0)
+                for option, flag in LOCKED_FLAGS.items():
+                    if option in mount.options:
+                        flags |= flag
+                self.kernel.mount(None, mount.mount_point, None, flags)
+        self.kernel.mount(None, where, None, PROPAGATION[item['propagation']])
+        table = self.kernel.mountinfo()
+        top = table.at(where)
+        if top is None:
+            raise ResourceError('%s: the bind mount at %s is gone after mounting' % (what, where))
+        wrong = [m.mount_point for m in table.under(where) if m.mount_id not in exclude
+                 and m.read_only != item['read_only']]
+        if wrong:
+            raise ResourceError('%s: the kernel left %s %s after the remount' % (
+                what, ', '.join(wrong), 'writable' if item['read_only'] else 'read-only'), field='read_only')
+        if item['propagation'].lstrip('r') not in top.propagation.split(','):
+            raise ResourceError('%s: asked for propagation %s, the kernel made it %s (runc#5390)' % (
+                what, item['propagation'], top.propagation), field='propagation')
+
+    def update(self, current, desired):
+        key = (current['root'], current['target'])
+        spec = self.specs[key]
+        if self._remount_needed(current, desired):
+            self._delete(current, purge=False)
+            self.create(desired)
+            return
+        what = self.describe(key)
+        if desired['volume'] is not None:
+            self.apply_ownership(self.source_of(desired), desired)
+        self.set_attributes(what, spec.where, desired, set(spec.extra.get('before', ())))
+        spec.config = desired
+        spec.options = self.fstab_options(desired)
+        self.records.save(spec)
+        self.table = None
+
+    def delete(self, item):
+        self._delete(item, self.purge)
+
+    def _delete(self, item, purge):
+        key = (item['root'], item['target'])
+        spec = self.specs.get(key)
+        if spec is None:
+            return
+        self.unmount(self.describe(key), spec.where, item['recursive'])
+        self.records.remove(spec)
+        if purge and item['volume'] is not None and self.is_our_volume(item['volume']):
+            shutil.rmtree(self.volume_dir(item['volume']))
