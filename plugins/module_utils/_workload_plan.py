@@ -201,7 +201,7 @@ def plan(workloads: list, networks: list, state_root: str, previous_addresses: d
         for volume in workload.get('volumes') or []:
             entry = {'target': volume['target'], 'root': rootfs, 'read_only': bool(volume.get('read_only', False))}
             if volume.get('name'):
-                entry['name'] = volume['name']
+                entry['volume'] = volume['name']
             else:
                 entry['source'] = volume['source']
             result['volumes'].append(entry)

@@ -76,7 +76,7 @@ def test_module_lists_for_one_workload():
     assert result['overlays'] == [{'path': rootfs, 'lower': ['/var/lib/anatomy/layers/busybox'],
                                    'upper': '/var/lib/anatomy/workloads/web/upper',
                                    'work': '/var/lib/anatomy/workloads/web/work'}]
-    assert result['volumes'][0] == {'name': 'webdata', 'target': '/data', 'root': rootfs, 'read_only': False}
+    assert result['volumes'][0] == {'volume': 'webdata', 'target': '/data', 'root': rootfs, 'read_only': False}
     assert [v['target'] for v in result['volumes'][1:]] == ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']
     unit = result['units'][0]
     assert unit['command'] == '/bin/busybox httpd -f -p 8080' and unit['netns_path'] == '/run/netns/web'
