@@ -15,6 +15,7 @@ runner itself is unit-tested without root.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 
@@ -219,12 +220,33 @@ def default_route_interface(runner) -> str | None:
     return None
 
 
-def route_interface(runner, address: str) -> str | None:
-    rc, out, _err = runner.run(['ip', '-j', '-4', 'route', 'get', address])
+def route_interfaces(runner, addresses) -> dict:
+    """{address: the interface of the main table's longest-prefix route to it}, from one ``ip -j route show``."""
+    addresses = sorted(set(addresses))
+    if not addresses:
+        return {}
+    rc, out, _err = runner.run(['ip', '-j', '-4', 'route', 'show', 'table', 'main'])
     if rc != 0:
-        return None
-    routes = json.loads(out or '[]')
-    return routes[0].get('dev') if routes else None
+        return {}
+    routes = []
+    for route in json.loads(out or '[]'):
+        dst = route.get('dst')
+        if not route.get('dev') or not dst or route.get('type', 'unicast') != 'unicast':
+            continue
+        try:
+            net = ipaddress.ip_network('0.0.0.0/0' if dst == 'default' else dst, strict=False)
+        except ValueError:
+            continue
+        routes.append((net.prefixlen, -route.get('metric', 0), net, route['dev']))
+    routes.sort(reverse=True)
+    found = {}
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        for _len, _metric, net, dev in routes:
+            if ip in net:
+                found[address] = dev
+                break
+    return found
 
 
 class NetfilterResource(Resource):
@@ -334,8 +356,8 @@ class PortsResource(NetfilterResource):
 
     def sysctls(self, items: list) -> dict:
         wanted = {IP_FORWARD: '1'} if items else {}
-        for dev in sorted({route_interface(self.runner, i['destination']) for i in items
-                           if model.needs_route_localnet(i)} - {None, 'lo'}):
+        devices = route_interfaces(self.runner, [i['destination'] for i in items if model.needs_route_localnet(i)])
+        for dev in sorted(set(devices.values()) - {'lo'}):
             wanted[ROUTE_LOCALNET % dev] = '1'
         return wanted
 

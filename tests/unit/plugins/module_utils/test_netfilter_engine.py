@@ -98,10 +98,12 @@ class FakeRunner:
             return 0, self.nft_json, ''
         if cmd == 'nft':
             return 0, '', ''
-        if argv[:4] == ['ip', '-j', '-4', 'route'] and argv[4] == 'show':
+        if argv[:5] == ['ip', '-j', '-4', 'route', 'show'] and argv[5] == 'default':
             return 0, json.dumps([{'dst': 'default', 'dev': self.default_dev}] if self.default_dev else []), ''
-        if argv[:4] == ['ip', '-j', '-4', 'route'] and argv[4] == 'get':
-            return 0, json.dumps([{'dst': argv[5], 'dev': 'br0'}]), ''
+        if argv == ['ip', '-j', '-4', 'route', 'show', 'table', 'main']:
+            return 0, json.dumps([{'dst': 'default', 'gateway': '198.18.0.1', 'dev': 'eth0'},
+                                  {'dst': '10.88.0.0/24', 'dev': 'br0', 'prefsrc': '10.88.0.1'},
+                                  {'dst': '10.0.0.0/8', 'dev': 'eth0', 'gateway': '198.18.0.1'}]), ''
         raise AssertionError('unexpected command %r' % argv)
 
     def read(self, path):
@@ -292,3 +294,12 @@ def test_nft_read_errors_are_reported_not_mistaken_for_an_empty_table():
 def test_no_default_route_and_no_out_interface_fails_clearly():
     result = run(FakeRunner(default_dev=None), engine.NetworksResource, backend='iptables', config=[NET])
     assert result['failed'] and 'no IPv4 default route' in result['msg'] and result['field'] == 'out_interface'
+
+
+def test_route_interfaces_is_one_command_whatever_the_number_of_ports():
+    runner = FakeRunner()
+    items = [dict(PORT, host_port=str(p)) for p in range(1000, 1500)]
+    found = engine.route_interfaces(runner, ['10.88.0.3', '10.88.0.4', '10.1.2.3', '192.0.2.1'] +
+                                    [i['destination'] for i in items])
+    assert found == {'10.88.0.3': 'br0', '10.88.0.4': 'br0', '10.1.2.3': 'eth0', '192.0.2.1': 'eth0'}
+    assert len(runner.calls) == 1
