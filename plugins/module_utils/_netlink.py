@@ -150,6 +150,8 @@ class Netlink:
         self._cur = None
         self._cur_ns = None
         self._run_dir_ready = False
+        # Link dumps per namespace, until something in that namespace is written.
+        self._dumps = {}
 
     # -- sockets ---------------------------------------------------------------
     def __enter__(self):
@@ -212,7 +214,7 @@ class Netlink:
     def netns_info(self, name: str):
         """{'owned': bool, 'lo_up': bool} for a named namespace, None if it is not one (a stale file)."""
         try:
-            lo = self._link(name, 'lo')
+            lo = self._get(name, 'lo')
         except OSError:
             self._drop_cur()
             return None
@@ -256,6 +258,7 @@ class Netlink:
     def netns_create(self, name: str) -> None:
         """A new namespace at /run/netns/NAME, marked ours on its lo, lo up."""
         self._prepare_run_dir()
+        self._dumps.pop(name, None)
         path = os.path.join(NETNS_RUN_DIR, name)
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
         mounted = False
@@ -280,6 +283,7 @@ class Netlink:
     def netns_delete(self, name: str) -> None:
         if self._cur_ns == name:
             self._drop_cur()
+        self._dumps.pop(name, None)
         path = os.path.join(NETNS_RUN_DIR, name)
         try:
             umount2(path, MNT_DETACH)
@@ -289,44 +293,57 @@ class Netlink:
         os.unlink(path)
 
     def set_lo_up(self, ns) -> None:
-        lo = self._link(ns, 'lo')
+        lo = self._get(ns, 'lo')
         if lo is not None and not lo['up']:
+            self._dumps.pop(ns, None)
             self._ipr(ns).link('set', index=lo['index'], state='up')
 
     # -- reading -------------------------------------------------------------------
     def links(self, ns=None) -> list:
-        out = []
-        for msg in self._ipr(ns).get_links():
-            info = msg.get_attr('IFLA_LINKINFO')
-            kind = info.get_attr('IFLA_INFO_KIND') if info is not None else None
-            data = info.get_attr('IFLA_INFO_DATA') if info is not None else None
-            stp = None
-            if kind == 'bridge' and data is not None and not isinstance(data, (str, bytes)):
-                stp = data.get_attr('IFLA_BR_STP_STATE')
-            mac = msg.get_attr('IFLA_ADDRESS')
-            out.append({
-                'index': msg['index'],
-                'name': msg.get_attr('IFLA_IFNAME'),
-                'kind': kind,
-                'alias': msg.get_attr('IFLA_IFALIAS') or None,
-                'mtu': msg.get_attr('IFLA_MTU'),
-                'up': bool(msg['flags'] & IFF_UP),
-                'master': msg.get_attr('IFLA_MASTER') or None,
-                'mac': mac.lower() if isinstance(mac, str) else None,
-                'peer_index': msg.get_attr('IFLA_LINK'),
-                'peer_nsid': msg.get_attr('IFLA_LINK_NETNSID'),
-                'stp': None if stp is None else bool(stp),
-            })
-        return out
+        if ns not in self._dumps:
+            self._dumps[ns] = [self._parse_link(msg) for msg in self._ipr(ns).get_links()]
+        return [dict(link) for link in self._dumps[ns]]
 
-    def _link(self, ns, name):
-        for link in self.links(ns):
-            if link['name'] == name:
-                return link
-        return None
+    @staticmethod
+    def _parse_link(msg) -> dict:
+        info = msg.get_attr('IFLA_LINKINFO')
+        kind = info.get_attr('IFLA_INFO_KIND') if info is not None else None
+        data = info.get_attr('IFLA_INFO_DATA') if info is not None else None
+        stp = None
+        if kind == 'bridge' and data is not None and not isinstance(data, (str, bytes)):
+            stp = data.get_attr('IFLA_BR_STP_STATE')
+        mac = msg.get_attr('IFLA_ADDRESS')
+        return {
+            'index': msg['index'],
+            'name': msg.get_attr('IFLA_IFNAME'),
+            'kind': kind,
+            'alias': msg.get_attr('IFLA_IFALIAS') or None,
+            'mtu': msg.get_attr('IFLA_MTU'),
+            'up': bool(msg['flags'] & IFF_UP),
+            'master': msg.get_attr('IFLA_MASTER') or None,
+            'mac': mac.lower() if isinstance(mac, str) else None,
+            'peer_index': msg.get_attr('IFLA_LINK'),
+            'peer_nsid': msg.get_attr('IFLA_LINK_NETNSID'),
+            'stp': None if stp is None else bool(stp),
+        }
+
+    def _get(self, ns, name):
+        """One link by name, asked of the kernel (no dump); None if there is none."""
+        if ns in self._dumps:
+            for link in self._dumps[ns]:
+                if link['name'] == name:
+                    return dict(link)
+            return None
+        try:
+            reply = list(self._ipr(ns).link('get', ifname=name))
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
+        return self._parse_link(reply[0]) if reply else None
 
     def _index(self, ns, name) -> int:
-        link = self._link(ns, name)
+        link = self._get(ns, name)
         if link is None:
             raise OSError(errno.ENODEV, 'no link %r in %s' % (name, _where(ns)))
         return link['index']
@@ -374,6 +391,7 @@ class Netlink:
 
     # -- writing ---------------------------------------------------------------------
     def bridge_add(self, name: str, mtu: int, stp: bool) -> None:
+        self._dumps.pop(None, None)
         ipr = self._ipr(None)
         ipr.link('add', ifname=name, kind='bridge', br_stp_state=1 if stp else 0)
         # MTU set after creation counts as set by the user: the bridge keeps it when ports join.
@@ -393,6 +411,7 @@ class Netlink:
             request['ifalias'] = changes['alias']
         if 'up' in changes:
             request['state'] = 'up' if changes['up'] else 'down'
+        self._dumps.pop(ns, None)
         ipr = self._ipr(ns)
         if 'stp' in changes:
             ipr.link('set', index=index, kind='bridge', br_stp_state=1 if changes['stp'] else 0)
@@ -400,10 +419,14 @@ class Netlink:
             ipr.link('set', index=index, **request)
 
     def link_del(self, ns, name: str) -> None:
-        self._ipr(ns).link('del', index=self._index(ns, name))
+        index = self._index(ns, name)
+        self._dumps.clear()  # a veth takes its peer along, wherever it is
+        self._ipr(ns).link('del', index=index)
 
     def veth_add(self, name: str, peer: str, netns, bridge, mtu: int, peer_mac) -> None:
         """A veth pair NAME (here) and PEER (in netns): created, marked, attached and up in three requests."""
+        self._dumps.pop(None, None)
+        self._dumps.pop(netns, None)
         ipr = self._ipr(None)
         if netns is None:
             ipr.link('add', ifname=name, kind='veth', peer={'ifname': peer})

@@ -27,7 +27,7 @@ import ipaddress
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
-    MARK_BRIDGE, MARK_VETH, address_sort_key, check_address_list, check_ifname, check_ip, check_mac,
+    MARK_BRIDGE, MARK_NETNS, MARK_VETH, address_sort_key, check_address_list, check_ifname, check_ip, check_mac,
     check_mtu, check_netns_name, check_network, owned,
 )
 
@@ -320,14 +320,13 @@ class NetnsAddr(Resource):
         names = self.kernel.netns_names()
         self._namespaces = set(names)
         for netns in [None] + names:
-            if netns is None:
-                ns_owned = False
-            else:
-                info = self.kernel.netns_info(netns)
-                if info is None:
-                    continue
-                ns_owned = info['owned']
-            links = self.kernel.links(netns)
+            try:
+                links = self.kernel.links(netns)
+            except OSError:
+                continue  # a file under /run/netns that is no namespace
+            # A namespace is ours when its lo carries our mark (read from the same dump).
+            ns_owned = netns is not None and any(link['name'] == 'lo' and link['alias'] == MARK_NETNS
+                                                 for link in links)
             addresses, routes = None, None
             for link in links:
                 key = (netns, link['name'])

@@ -74,6 +74,10 @@ options:
         C(lo) up), instead of failing.
     type: bool
     default: false
+notes:
+  - On a host running systemd-networkd, its stock C(80-container-ve.network) configures every veth named C(ve-*)
+    (addresses from a pool, a DHCP server, router advertisements), as it does for C(systemd-nspawn). Name host ends
+    otherwise (C(vh-web)), or tell networkd to leave them alone.
 seealso:
   - module: anatomy.containers.netns
   - module: anatomy.containers.bridge
@@ -84,12 +88,12 @@ EXAMPLES = r"""
 - name: A pair per workload, the peer named eth0 in the workload's namespace, the host end on the bridge
   anatomy.containers.veth:
     config:
-      - name: ve-web
+      - name: vh-web
         peer: eth0
         netns: web
         bridge: ac0
         peer_mac: "02:42:ac:1e:00:02"
-      - name: ve-db
+      - name: vh-db
         peer: eth0
         netns: db
         bridge: ac0
@@ -97,13 +101,13 @@ EXAMPLES = r"""
 - name: Move a pair to another bridge
   anatomy.containers.veth:
     config:
-      - name: ve-db
+      - name: vh-db
         bridge: ac1
 
 - name: Create the namespaces too
   anatomy.containers.veth:
     config:
-      - name: ve-cache
+      - name: vh-cache
         peer: eth0
         netns: cache
     create_netns: true
@@ -119,21 +123,21 @@ before:
   returned: when O(state) is not V(gathered)
   type: list
   elements: dict
-  sample: [{"name": "ve-web", "peer": "eth0", "netns": "web", "bridge": "ac0", "mtu": 1500,
+  sample: [{"name": "vh-web", "peer": "eth0", "netns": "web", "bridge": "ac0", "mtu": 1500,
             "peer_mac": "02:42:ac:1e:00:02"}]
 after:
   description: The owned pairs after the run (in check mode, as they would be).
   returned: when O(state) is not V(gathered)
   type: list
   elements: dict
-  sample: [{"name": "ve-web", "peer": "eth0", "netns": "web", "bridge": "ac0", "mtu": 1500,
+  sample: [{"name": "vh-web", "peer": "eth0", "netns": "web", "bridge": "ac0", "mtu": 1500,
             "peer_mac": "02:42:ac:1e:00:02"}]
 gathered:
   description: The owned pairs, in the shape of O(config).
   returned: when O(state=gathered)
   type: list
   elements: dict
-  sample: [{"name": "ve-web", "peer": "eth0", "netns": "web", "bridge": "ac0", "mtu": 1500,
+  sample: [{"name": "vh-web", "peer": "eth0", "netns": "web", "bridge": "ac0", "mtu": 1500,
             "peer_mac": "02:42:ac:1e:00:02"}]
 """
 
