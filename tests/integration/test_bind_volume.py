@@ -1,0 +1,216 @@
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""bind_volume on a real lab host: volumes that outlive their mounts, read-only binds, propagation, safe targets.
+
+Root filesystems are directories under BASE, and one is a real overlay made by overlay_mount, as a
+container's would be. Volumes live in their own volumes_root under BASE.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_overlay_mount import M, converge_checked, failed, mountinfo, reset_mounts
+
+BASE = '/var/lib/anatomy/it-bind'
+VOLUMES = BASE + '/volumes'
+R1, R2 = BASE + '/r1', BASE + '/r2'
+
+
+def mine(result, root, target):
+    return [a for a in result['after'] if (a['root'], a['target']) == (root, target)]
+
+
+def bind(root, target, **options):
+    return {'root': root, 'target': target, **options}
+
+
+def run(ansible, host, config, state='merged', **module_options):
+    result = ansible(host, M + 'bind_volume', {'config': config, 'state': state, 'volumes_root': VOLUMES,
+                                               **module_options}, diff=True)
+    assert result['_status'] == 'ok', result.get('msg')
+    return result
+
+
+@pytest.fixture(scope='module', autouse=True)
+def clean(ansible, host):
+    reset_mounts(ansible, host, [BASE])
+    host.run('mkdir -p %s %s/etc %s/srv && ln -s /etc %s/etc-link' % (R1, R2, R2, R1))
+    yield
+    reset_mounts(ansible, host, [BASE])
+
+
+def test_volume_outlives_its_mounts(ansible, host):
+    item = bind(R1, '/data', volume='db', owner='nobody', group='nogroup', mode='0750')
+    params = {'config': [item], 'volumes_root': VOLUMES}
+
+    def nothing_yet(check):
+        assert [(a['volume'], a['propagation']) for a in mine(check, R1, '/data')] == [('db', 'rprivate')]
+        assert host.run('test -e %s/db || test -e %s/data' % (VOLUMES, R1), check=False).returncode != 0
+
+    converge_checked(ansible, host, 'bind_volume', params, before_apply=nothing_yet)
+    assert host.run('stat -c "%%U %%G %%a" %s/db/_data' % VOLUMES).stdout.strip() == 'nobody nogroup 750'
+    assert 'anatomy.containers' in host.run('cat %s/db/anatomy.json' % VOLUMES).stdout
+    mount = mountinfo(host, BASE)[R1 + '/data']
+    assert 'rw' in mount[1] and not any(f.startswith(('shared:', 'master:')) for f in mount[2])
+    host.run('echo written-through-r1 > %s/data/file' % R1)
+    assert host.run('cat %s/db/_data/file' % VOLUMES).stdout == 'written-through-r1\n'
+
+    # Unmounted (no purge): the data stays.
+    result = run(ansible, host, [bind(R1, '/data')], 'deleted')
+    assert result['changed'] and R1 + '/data' not in mountinfo(host, BASE)
+    assert host.run('cat %s/db/_data/file' % VOLUMES).stdout == 'written-through-r1\n'
+    assert host.run('ls %s/data' % R1).stdout == ''
+
+    # Mounted into a second root filesystem: the same data.
+    run(ansible, host, [bind(R2, '/srv/db', volume='db')])
+    assert host.run('cat %s/srv/db/file' % R2).stdout == 'written-through-r1\n'
+
+    # Deleted without purge, then with purge: only then is the data gone.
+    run(ansible, host, [bind(R2, '/srv/db')], 'deleted')
+    assert host.run('cat %s/db/_data/file' % VOLUMES).stdout == 'written-through-r1\n'
+    run(ansible, host, [bind(R2, '/srv/db', volume='db')])
+    result = run(ansible, host, [bind(R2, '/srv/db')], 'deleted', purge=True)
+    assert result['changed'] and host.run('test -e %s/db' % VOLUMES, check=False).returncode != 0
+
+
+def test_volume_into_an_overlay_root(ansible, host):
+    host.run('mkdir -p %s/layer/etc && echo image > %s/layer/etc/issue && mkdir -p %s/layer2' % (BASE, BASE, BASE))
+    rootfs = BASE + '/c/merged'
+    result = ansible(host, M + 'overlay_mount', {'config': [{
+        'path': rootfs, 'lower': [BASE + '/layer', BASE + '/layer2'], 'upper': BASE + '/c/upper',
+        'work': BASE + '/c/work'}]})
+    assert result['_status'] == 'ok', result.get('msg')
+    run(ansible, host, [bind(rootfs, '/var/lib/app', volume='app')])
+    host.run('echo app-data > %s/var/lib/app/x' % rootfs)
+    assert host.run('cat %s/app/_data/x' % VOLUMES).stdout == 'app-data\n'
+    # The mount point was created in the container's writable layer, the data went to the volume.
+    assert host.run('test -d %s/c/upper/var/lib/app && test ! -e %s/c/upper/var/lib/app/x' % (BASE, BASE),
+                    check=False).returncode == 0
+    # The overlay cannot be unmounted while the volume is mounted on it.
+    failed(ansible, host, 'overlay_mount', {'config': [{'path': rootfs}], 'state': 'deleted'}, 'mounts on it')
+    run(ansible, host, [bind(rootfs, '/var/lib/app')], 'deleted')
+    assert ansible(host, M + 'overlay_mount', {'config': [{'path': rootfs}], 'state': 'deleted'})['changed']
+
+
+def test_read_only_bind_refuses_writes(ansible, host):
+    host.run('mkdir -p %s/hostdir && echo host > %s/hostdir/f' % (BASE, BASE))
+    item = bind(R1, '/ro', source=BASE + '/hostdir', read_only=True)
+    converge_checked(ansible, host, 'bind_volume', {'config': [item], 'volumes_root': VOLUMES})
+    assert 'ro' in mountinfo(host, BASE)[R1 + '/ro'][1]
+    write = host.run('touch %s/ro/new' % R1, check=False)
+    assert write.returncode != 0 and 'Read-only file system' in write.stderr
+    assert host.run('cat %s/ro/f' % R1).stdout == 'host\n'
+    # Made writable in place (a remount, not a new mount), then read-only again.
+    mount_id = mountinfo(host, BASE)[R1 + '/ro'][0]
+    result = run(ansible, host, [bind(R1, '/ro', read_only=False)])
+    assert result['changed'] and mountinfo(host, BASE)[R1 + '/ro'][0] == mount_id
+    host.run('touch %s/ro/new' % R1)
+    run(ansible, host, [bind(R1, '/ro')], 'deleted')
+    assert host.run('cat %s/hostdir/f' % BASE).stdout == 'host\n'  # a host source is never deleted
+
+
+def test_rerun_never_remounts(ansible, host):
+    """ansible.posix#459: a bind mount in place is left alone on a re-run."""
+    item = bind(R1, '/keep', volume='keep')
+    run(ansible, host, [item])
+    mount_id = mountinfo(host, BASE)[R1 + '/keep'][0]
+    for _ in range(2):
+        assert not run(ansible, host, [item])['changed']
+    assert not run(ansible, host, [bind(R1, '/keep', volume='keep', read_only=False, propagation='rprivate',
+                                        recursive=True)], 'replaced')['changed']
+    assert mountinfo(host, BASE)[R1 + '/keep'][0] == mount_id
+    run(ansible, host, [item], 'deleted', purge=True)
+
+
+def test_symlink_target_stays_inside_the_root(ansible, host):
+    """A target through a symlink to /etc in the root filesystem lands in ROOT/etc, never in the host's /etc."""
+    host_etc = host.run('ls -la /etc | md5sum').stdout
+    result = run(ansible, host, [bind(R1, '/etc-link/app', volume='cfg')])
+    assert result['changed']
+    assert R1 + '/etc/app' in mountinfo(host, BASE)
+    assert host.run('test -e /etc/app', check=False).returncode != 0
+    assert host.run('ls -la /etc | md5sum').stdout == host_etc
+    assert '/etc/app' not in mountinfo(host, '/etc')
+    host.run('echo x > %s/etc/app/f' % R1)
+    assert host.run('cat %s/cfg/_data/f' % VOLUMES).stdout == 'x\n'
+    run(ansible, host, [bind(R1, '/etc-link/app')], 'deleted', purge=True)
+
+
+def test_propagation(ansible, host):
+    # A source on a private mount: rshared and rslave are refused (they would end up private, runc#5390).
+    host.run('mkdir -p %s/priv && mount -t tmpfs it-bind-priv %s/priv && mount --make-private %s/priv && '
+             'mkdir %s/priv/src' % (BASE, BASE, BASE, BASE))
+    try:
+        for propagation in ('rshared', 'shared', 'rslave', 'slave'):
+            item = bind(R1, '/p', source=BASE + '/priv/src', propagation=propagation)
+            result = failed(ansible, host, 'bind_volume', {'config': [item], 'volumes_root': VOLUMES},
+                            'runc#5390')
+            assert '%s/priv' % BASE in result['msg'] and 'private' in result['msg']
+        assert R1 + '/p' not in mountinfo(host, BASE)
+        # private works there.
+        run(ansible, host, [bind(R1, '/p', source=BASE + '/priv/src', propagation='private')])
+        run(ansible, host, [bind(R1, '/p')], 'deleted')
+    finally:
+        host.run('umount %s/priv' % BASE, check=False)
+    # /var/lib/anatomy is a shared mount on a lab host: rshared and rslave work, and are what the kernel shows.
+    result = run(ansible, host, [bind(R1, '/shared', volume='prop', propagation='rshared')])
+    assert any(f.startswith('shared:') for f in mountinfo(host, BASE)[R1 + '/shared'][2])
+    assert [a['propagation'] for a in result['after'] if a['target'] == '/shared'] == ['rshared']
+    result = run(ansible, host, [bind(R1, '/shared', propagation='rslave')])
+    assert result['changed']
+    fields = mountinfo(host, BASE)[R1 + '/shared'][2]
+    assert any(f.startswith('master:') for f in fields) and not any(f.startswith('shared:') for f in fields)
+    assert not run(ansible, host, [bind(R1, '/shared', propagation='rslave')])['changed']
+    run(ansible, host, [bind(R1, '/shared')], 'deleted', purge=True)
+
+
+def test_purge_spares_a_volume_the_collection_did_not_create(ansible, host):
+    host.run('mkdir -p %s/theirs/_data && echo keep > %s/theirs/_data/f' % (VOLUMES, VOLUMES))
+    run(ansible, host, [bind(R1, '/theirs', volume='theirs')])
+    assert host.run('cat %s/theirs/f' % R1).stdout == 'keep\n'
+    result = run(ansible, host, [bind(R1, '/theirs')], 'deleted', purge=True)
+    assert result['changed'] and host.run('cat %s/theirs/_data/f' % VOLUMES).stdout == 'keep\n'
+
+
+def test_purge_refused_while_another_mount_uses_the_volume(ansible, host):
+    run(ansible, host, [bind(R1, '/a', volume='two'), bind(R2, '/a', volume='two')])
+    host.run('echo both > %s/a/f' % R1)
+    failed(ansible, host, 'bind_volume', {'config': [bind(R1, '/a')], 'state': 'deleted', 'purge': True,
+                                          'volumes_root': VOLUMES}, 'still mounted at %s/a' % R2)
+    assert host.run('cat %s/a/f' % R2).stdout == 'both\n'
+    result = run(ansible, host, [bind(R1, '/a'), bind(R2, '/a')], 'deleted', purge=True)
+    assert not [a for a in result['after'] if a['target'] == '/a']
+    assert host.run('test -e %s/two' % VOLUMES, check=False).returncode != 0
+
+
+def test_file_source(ansible, host):
+    host.run('echo "nameserver 192.0.2.53" > %s/resolv.conf' % BASE)
+    run(ansible, host, [bind(R2, '/etc/resolv.conf', source=BASE + '/resolv.conf', read_only=True)])
+    assert host.run('cat %s/etc/resolv.conf' % R2).stdout == 'nameserver 192.0.2.53\n'
+    run(ansible, host, [bind(R2, '/etc/resolv.conf')], 'deleted')
+
+
+@pytest.mark.parametrize('item, match', [
+    (bind(R1, '/v', volume='a/b'), "must not contain '/'"),
+    (bind(R1, '/v', volume='..'), "must not be '.' or '..'"),
+    (bind(R1, '/v', volume='x' * 256), 'must be at most 255 bytes'),
+    (bind(R1, '/v', volume='a\u0000b'), 'must not contain NUL'),
+    (bind(R1, '/v', volume='v', source='/etc'), 'give exactly one of volume and source'),
+    (bind(R1, '/v'), 'give exactly one of volume and source'),
+    (bind(R1, '/v', source=BASE + '/nothere'), 'does not exist'),
+    (bind(R1, '/v', source='/etc', owner='root'), 'applies to volumes only'),
+    (bind(R1, '/v', volume='v', owner='no-such-user'), "owner 'no-such-user' does not exist"),
+    (bind(R1, '/v', volume='v', mode='999'), 'mode must be octal'),
+    (bind(R1, 'relative', volume='v'), 'must be an absolute path'),
+    (bind(R1, '/', volume='v'), 'must not be the root itself'),
+    (bind(BASE + '/nothere', '/v', volume='v'), 'is not a directory'),
+    (bind('/', '/var/lib/anatomy', source='/srv'), 'already a mount point not managed'),
+])
+def test_refused_inputs_change_nothing(ansible, host, item, match):
+    before = mountinfo(host, '/')
+    for check in (True, False):
+        failed(ansible, host, 'bind_volume', {'config': [item], 'volumes_root': VOLUMES}, match, check=check)
+    assert mountinfo(host, '/') == before
+    assert host.run('test -e %s/v || test -e %s/v' % (R1, VOLUMES), check=False).returncode != 0
