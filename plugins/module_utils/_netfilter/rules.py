@@ -22,7 +22,8 @@ def network_rules(items: list) -> dict:
     """nat_masquerade items (canonical) -> {'postrouting': [rule], 'forward': [rule]}.
 
     Order matters in the forward chain: isolation drops first, then per network: replies back in,
-    DNATed (published) traffic in, new traffic out of the uplink, our other networks in, and in nat
+    DNATed (published) traffic in, new traffic out of the uplink, our other networks in, the
+    network's own traffic (bridged traffic meets this hook under br_netfilter), and in nat
     mode every other new connection into the subnet dropped (as Docker 28 does); a routed network
     accepts it.
     """
@@ -48,6 +49,9 @@ def network_rules(items: list) -> dict:
             forward.append(dict(daddr=subnet, ct_dnat=True, action='accept', comment=subnet))
             if others:
                 forward.append(dict(saddr=others, daddr=subnet, action='accept', comment=subnet))
+            # Where br_netfilter is loaded, traffic between two workloads of one bridge passes
+            # the forward hook too: it is the network's own and must not meet the drop below.
+            forward.append(dict(saddr=subnet, daddr=subnet, action='accept', comment=subnet))
             forward.append(dict(daddr=subnet, action='drop', comment=subnet))
         else:
             forward.append(dict(daddr=subnet, action='accept', comment=subnet))

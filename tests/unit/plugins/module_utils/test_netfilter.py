@@ -216,6 +216,7 @@ def test_iptables_jumps_are_inserted_only_if_missing_and_removed_with_their_chai
         '-m comment --comment "10.88.0.0/24" -j ACCEPT',
         '-A ANATOMY-NM-FORWARD -s 10.88.0.0/24 -o host0 -m comment --comment "10.88.0.0/24" -j ACCEPT',
         '-A ANATOMY-NM-FORWARD -d 10.88.0.0/24 -m conntrack --ctstate DNAT -m comment --comment "10.88.0.0/24" -j ACCEPT',
+        '-A ANATOMY-NM-FORWARD -s 10.88.0.0/24 -d 10.88.0.0/24 -m comment --comment "10.88.0.0/24" -j ACCEPT',
         '-A ANATOMY-NM-FORWARD -d 10.88.0.0/24 -m comment --comment "10.88.0.0/24" -j DROP',
         '-I FORWARD 1 -m comment --comment "anatomy.containers" -j ANATOMY-NM-FORWARD', 'COMMIT']
     tables = ipt.parse_save(IPTABLES_SAVE)

@@ -21,7 +21,7 @@ NFT_JSON = r"""{
    "table": {
     "family": "ip",
     "name": "anatomy",
-    "handle": 6
+    "handle": 1
    }
   },
   {
@@ -34,7 +34,7 @@ NFT_JSON = r"""{
      "inet_proto",
      "inet_service"
     ],
-    "handle": 22,
+    "handle": 24,
     "map": "verdict",
     "elem": [
      [
@@ -77,7 +77,7 @@ NFT_JSON = r"""{
      "inet_proto",
      "inet_service"
     ],
-    "handle": 23,
+    "handle": 25,
     "map": "verdict",
     "elem": [
      [
@@ -151,7 +151,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "name": "pf_output",
-    "handle": 19,
+    "handle": 21,
     "type": "nat",
     "hook": "output",
     "prio": -100,
@@ -163,7 +163,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "name": "pf_postrouting",
-    "handle": 20,
+    "handle": 22,
     "type": "nat",
     "hook": "postrouting",
     "prio": 100,
@@ -175,7 +175,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "name": "pf_prerouting",
-    "handle": 21,
+    "handle": 23,
     "type": "nat",
     "hook": "prerouting",
     "prio": -100,
@@ -187,7 +187,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "name": "pf_tcp_0_0_0_0_80",
-    "handle": 24
+    "handle": 26
    }
   },
   {
@@ -195,7 +195,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "name": "pf_tcp_0_0_0_0_9000_9001",
-    "handle": 25
+    "handle": 27
    }
   },
   {
@@ -203,7 +203,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "name": "pf_udp_127_0_0_1_5000_5001",
-    "handle": 26
+    "handle": 28
    }
   },
   {
@@ -493,6 +493,54 @@ NFT_JSON = r"""{
        "left": {
         "payload": {
          "protocol": "ip",
+         "field": "saddr"
+        }
+       },
+       "right": {
+        "prefix": {
+         "addr": "10.88.0.0",
+         "len": 24
+        }
+       }
+      }
+     },
+     {
+      "match": {
+       "op": "==",
+       "left": {
+        "payload": {
+         "protocol": "ip",
+         "field": "daddr"
+        }
+       },
+       "right": {
+        "prefix": {
+         "addr": "10.88.0.0",
+         "len": 24
+        }
+       }
+      }
+     },
+     {
+      "accept": null
+     }
+    ]
+   }
+  },
+  {
+   "rule": {
+    "family": "ip",
+    "table": "anatomy",
+    "chain": "nm_forward",
+    "handle": 10,
+    "comment": "10.88.0.0/24",
+    "expr": [
+     {
+      "match": {
+       "op": "==",
+       "left": {
+        "payload": {
+         "protocol": "ip",
          "field": "daddr"
         }
        },
@@ -515,7 +563,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_forward",
-    "handle": 10,
+    "handle": 11,
     "comment": "10.89.0.0/24",
     "expr": [
      {
@@ -560,7 +608,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_forward",
-    "handle": 11,
+    "handle": 12,
     "comment": "10.89.0.0/24",
     "expr": [
      {
@@ -602,7 +650,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_forward",
-    "handle": 12,
+    "handle": 13,
     "comment": "10.89.0.0/24",
     "expr": [
      {
@@ -644,7 +692,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_forward",
-    "handle": 13,
+    "handle": 14,
     "comment": "10.89.0.0/24",
     "expr": [
      {
@@ -692,7 +740,55 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_forward",
-    "handle": 14,
+    "handle": 15,
+    "comment": "10.89.0.0/24",
+    "expr": [
+     {
+      "match": {
+       "op": "==",
+       "left": {
+        "payload": {
+         "protocol": "ip",
+         "field": "saddr"
+        }
+       },
+       "right": {
+        "prefix": {
+         "addr": "10.89.0.0",
+         "len": 24
+        }
+       }
+      }
+     },
+     {
+      "match": {
+       "op": "==",
+       "left": {
+        "payload": {
+         "protocol": "ip",
+         "field": "daddr"
+        }
+       },
+       "right": {
+        "prefix": {
+         "addr": "10.89.0.0",
+         "len": 24
+        }
+       }
+      }
+     },
+     {
+      "accept": null
+     }
+    ]
+   }
+  },
+  {
+   "rule": {
+    "family": "ip",
+    "table": "anatomy",
+    "chain": "nm_forward",
+    "handle": 16,
     "comment": "10.89.0.0/24",
     "expr": [
      {
@@ -723,7 +819,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_postrouting",
-    "handle": 15,
+    "handle": 17,
     "comment": "10.88.0.0/24",
     "expr": [
      {
@@ -765,7 +861,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_postrouting",
-    "handle": 16,
+    "handle": 18,
     "comment": "10.88.0.0/24",
     "expr": [
      {
@@ -824,7 +920,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_postrouting",
-    "handle": 17,
+    "handle": 19,
     "comment": "10.89.0.0/24",
     "expr": [
      {
@@ -866,7 +962,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "nm_postrouting",
-    "handle": 18,
+    "handle": 20,
     "comment": "10.89.0.0/24",
     "expr": [
      {
@@ -925,7 +1021,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_output",
-    "handle": 33,
+    "handle": 35,
     "expr": [
      {
       "vmap": {
@@ -961,7 +1057,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_output",
-    "handle": 34,
+    "handle": 36,
     "expr": [
      {
       "match": {
@@ -1005,7 +1101,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_postrouting",
-    "handle": 35,
+    "handle": 37,
     "expr": [
      {
       "match": {
@@ -1043,7 +1139,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_prerouting",
-    "handle": 36,
+    "handle": 38,
     "expr": [
      {
       "match": {
@@ -1073,7 +1169,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_prerouting",
-    "handle": 37,
+    "handle": 39,
     "expr": [
      {
       "vmap": {
@@ -1109,7 +1205,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_prerouting",
-    "handle": 38,
+    "handle": 40,
     "expr": [
      {
       "match": {
@@ -1153,7 +1249,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_tcp_0_0_0_0_80",
-    "handle": 27,
+    "handle": 29,
     "comment": "web",
     "expr": [
      {
@@ -1181,7 +1277,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_tcp_0_0_0_0_9000_9001",
-    "handle": 29,
+    "handle": 31,
     "expr": [
      {
       "match": {
@@ -1221,7 +1317,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_tcp_0_0_0_0_9000_9001",
-    "handle": 30,
+    "handle": 32,
     "expr": [
      {
       "match": {
@@ -1247,7 +1343,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_udp_127_0_0_1_5000_5001",
-    "handle": 31,
+    "handle": 33,
     "expr": [
      {
       "match": {
@@ -1275,7 +1371,7 @@ NFT_JSON = r"""{
     "family": "ip",
     "table": "anatomy",
     "chain": "pf_udp_127_0_0_1_5000_5001",
-    "handle": 32,
+    "handle": 34,
     "expr": [
      {
       "match": {
@@ -1299,10 +1395,11 @@ NFT_JSON = r"""{
    }
   }
  ]
-}"""
+}
+"""
 
 # iptables-save
-IPTABLES_SAVE = r"""# Generated by iptables-save v1.8.9 (nf_tables) on Sun Nov 29 04:22:34 2026
+IPTABLES_SAVE = r"""# Generated by iptables-save v1.8.9 (nf_tables) on Sun Nov 29 04:52:17 2026
 *filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -1318,18 +1415,20 @@ IPTABLES_SAVE = r"""# Generated by iptables-save v1.8.9 (nf_tables) on Sun Nov 2
 -A ANATOMY-NM-FORWARD -s 10.88.0.0/24 -o host0 -m comment --comment "10.88.0.0/24" -j ACCEPT
 -A ANATOMY-NM-FORWARD -d 10.88.0.0/24 -m conntrack --ctstate DNAT -m comment --comment "10.88.0.0/24" -j ACCEPT
 -A ANATOMY-NM-FORWARD -s 10.89.0.0/24 -d 10.88.0.0/24 -m comment --comment "10.88.0.0/24" -j ACCEPT
+-A ANATOMY-NM-FORWARD -s 10.88.0.0/24 -d 10.88.0.0/24 -m comment --comment "10.88.0.0/24" -j ACCEPT
 -A ANATOMY-NM-FORWARD -d 10.88.0.0/24 -m comment --comment "10.88.0.0/24" -j DROP
 -A ANATOMY-NM-FORWARD -d 10.89.0.0/24 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "10.89.0.0/24" -j ACCEPT
 -A ANATOMY-NM-FORWARD -s 10.89.0.0/24 -o host0 -m comment --comment "10.89.0.0/24" -j ACCEPT
 -A ANATOMY-NM-FORWARD -d 10.89.0.0/24 -m conntrack --ctstate DNAT -m comment --comment "10.89.0.0/24" -j ACCEPT
 -A ANATOMY-NM-FORWARD -s 10.88.0.0/24 -d 10.89.0.0/24 -m comment --comment "10.89.0.0/24" -j ACCEPT
+-A ANATOMY-NM-FORWARD -s 10.89.0.0/24 -d 10.89.0.0/24 -m comment --comment "10.89.0.0/24" -j ACCEPT
 -A ANATOMY-NM-FORWARD -d 10.89.0.0/24 -m comment --comment "10.89.0.0/24" -j DROP
 -A ANATOMY-PF-FORWARD -d 10.88.0.3/32 -p tcp -m tcp --dport 8080 -m conntrack --ctstate DNAT -m comment --comment "pf tcp 0.0.0.0 80" -j ACCEPT
 -A ANATOMY-PF-FORWARD -d 10.88.0.4/32 -p tcp -m tcp --dport 9000:9001 -m conntrack --ctstate DNAT -m comment --comment "pf tcp 0.0.0.0 9000-9001" -j ACCEPT
 -A ANATOMY-PF-FORWARD -d 10.88.0.3/32 -p udp -m udp --dport 6000:6001 -m conntrack --ctstate DNAT -m comment --comment "pf udp 127.0.0.1 5000-5001" -j ACCEPT
 COMMIT
-# Completed on Sun Nov 29 04:22:34 2026
-# Generated by iptables-save v1.8.9 (nf_tables) on Sun Nov 29 04:22:34 2026
+# Completed on Sun Nov 29 04:52:17 2026
+# Generated by iptables-save v1.8.9 (nf_tables) on Sun Nov 29 04:52:17 2026
 *nat
 :PREROUTING ACCEPT [0:0]
 :INPUT ACCEPT [0:0]
@@ -1359,5 +1458,5 @@ COMMIT
 -A ANATOMY-PF-PREROUTING -d 127.0.0.0/8 -j RETURN
 -A ANATOMY-PF-PREROUTING -m addrtype --dst-type LOCAL -j ANATOMY-PF-DNAT
 COMMIT
-# Completed on Sun Nov 29 04:22:34 2026
+# Completed on Sun Nov 29 04:52:17 2026
 """
