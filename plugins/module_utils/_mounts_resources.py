@@ -133,9 +133,10 @@ class OverlayMount(_Mounts):
     record_kind = 'overlay'
     defaults = {'upper': None, 'work': None, 'options': []}
 
-    def __init__(self, kernel, records=None, purge=False, lazy_unmount=False, resolver=None):
+    def __init__(self, kernel, records=None, purge=False, lazy_unmount=False, resolver=None, link_dir=LINK_DIR):
         super().__init__(kernel, records, lazy_unmount, resolver)
         self.purge = purge
+        self.link_dir = link_dir
 
     # -- reading --------------------------------------------------------------
     def read(self):
@@ -213,7 +214,7 @@ class OverlayMount(_Mounts):
         upper_base = os.path.realpath(existing_ancestor(upper))
         work_base = os.path.realpath(existing_ancestor(work))
         upper_mount = table.containing(upper_base)
-        if os.stat(upper_base).st_dev != os.stat(work_base).st_dev:
+        if self.device(upper_base) != self.device(work_base):
             work_mount = table.containing(work_base)
             raise ResourceError(
                 '%s: upper dir %s (%s on %s) and work dir %s (%s on %s) are on different filesystems; overlayfs '
@@ -234,6 +235,11 @@ class OverlayMount(_Mounts):
                     '%s: upper dir %s is on %s (mounted at %s) without d_type support (xfs formatted with ftype=0?); '
                     'overlayfs needs d_type' % (what, upper, fstype, upper_mount.mount_point), field='upper')
 
+    @staticmethod
+    def device(path) -> int:
+        """The filesystem a path is on (st_dev)."""
+        return os.stat(path).st_dev
+
     def _has_dtype(self, path) -> bool:
         """Whether directory entries on PATH's filesystem carry their type (ftype=1 on xfs).
 
@@ -241,7 +247,7 @@ class OverlayMount(_Mounts):
         parents' on the same filesystem.
         """
         try:
-            dev = os.stat(path).st_dev
+            dev = self.device(path)
             while True:
                 entries = self.kernel.dtypes(path)
                 if entries is None:
@@ -249,7 +255,7 @@ class OverlayMount(_Mounts):
                 if entries:
                     return all(dtype != DT_UNKNOWN for _name, dtype in entries)
                 parent = os.path.dirname(path)
-                if parent == path or os.stat(parent).st_dev != dev:
+                if parent == path or self.device(parent) != dev:
                     return True
                 path = parent
         except OSError:
@@ -301,12 +307,11 @@ class OverlayMount(_Mounts):
         self.records.save(spec)
         self._mount(spec, lambda: self.kernel.mount('overlay', item['path'], 'overlay', flags, data))
 
-    @staticmethod
-    def short_links(lower) -> list:
-        os.makedirs(LINK_DIR, mode=0o700, exist_ok=True)
+    def short_links(self, lower) -> list:
+        os.makedirs(self.link_dir, mode=0o700, exist_ok=True)
         links = []
         for layer in lower:
-            link = os.path.join(LINK_DIR, short_link_name(layer))
+            link = os.path.join(self.link_dir, short_link_name(layer))
             try:
                 if os.readlink(link) != layer:
                     os.unlink(link)
