@@ -297,29 +297,44 @@ class OverlayMount(_Mounts):
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EPERM):
                 raise
-        # Older kernels: short links, as Docker's overlay2 keeps under l/.
+        # Older kernels: short links, as Docker's overlay2 keeps under l/, given relative to their parent
+        # directory (the mount is made from there), so 100 layers take about 1,500 bytes.
         links = self.short_links(lower)
         data = overlay_data(links, upper, work, data_options)
         if not fits_in_page(data):
             raise ResourceError('overlay %r: %d lower dirs do not fit in one page of mount options even as short '
                                 'links, and this kernel has no lowerdir+' % (item['path'], len(lower)), field='lower')
-        spec.extra.update(method='links', mounted_lower=links)
+        spec.extra.update(method='links', mounted_lower=links, links_dir=os.path.dirname(self.link_dir))
         self.records.save(spec)
-        self._mount(spec, lambda: self.kernel.mount('overlay', item['path'], 'overlay', flags, data))
+        self._mount(spec, lambda: self._mount_from(os.path.dirname(self.link_dir), lambda: self.kernel.mount(
+            'overlay', item['path'], 'overlay', flags, data)))
 
     def short_links(self, lower) -> list:
+        """A link per layer under link_dir, named relative to link_dir's parent ("l/0123456789ab")."""
         os.makedirs(self.link_dir, mode=0o700, exist_ok=True)
         links = []
         for layer in lower:
-            link = os.path.join(self.link_dir, short_link_name(layer))
+            name = short_link_name(layer)
+            link = os.path.join(self.link_dir, name)
             try:
                 if os.readlink(link) != layer:
                     os.unlink(link)
                     os.symlink(layer, link)
             except FileNotFoundError:
                 os.symlink(layer, link)
-            links.append(link)
+            links.append(os.path.join(os.path.basename(self.link_dir), name))
         return links
+
+    @staticmethod
+    def _mount_from(directory, call):
+        """Run CALL with DIRECTORY as the working directory (relative layer paths), then go back."""
+        cwd = os.open('.', os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.chdir(directory)
+            call()
+        finally:
+            os.fchdir(cwd)
+            os.close(cwd)
 
     def _mount(self, spec, call):
         try:

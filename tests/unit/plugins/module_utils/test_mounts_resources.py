@@ -1,0 +1,432 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""overlay_mount and bind_volume resources against an in-memory kernel: plans, validation, ownership.
+
+Directories are real (a temp dir); mounts are entries in a fake mount table: nothing is mounted.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import pytest
+
+from ansible_collections.anatomy.containers.plugins.module_utils import _mounts_resources as resources
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
+    MNT_DETACH, MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MountInfo,
+    MountTable, Records, Resolver, _split_super_options,
+)
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import BindVolume, OverlayMount
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError, converge
+
+
+class FakeKernel:
+    """A mount table in memory that answers mount(2), umount2(2) and fsmount like the kernel, roughly."""
+
+    def __init__(self, mounts=(), fsapi=True, dtypes=None, keep_private=False):
+        self.mounts = [MountInfo(1, 0, (8, 1), '/', '/', ('rw', 'relatime'), ('shared:1',), 'ext4', '/dev/sda1', [])]
+        self.mounts += list(mounts)
+        self.fsapi = fsapi
+        self.dtype_map = dtypes or {}
+        self.keep_private = keep_private
+        self.busy = set()
+        self.calls = []
+        self.next_id = 100
+
+    def add(self, point, fstype='ext4', options=('rw',), optional=(), super_options=()):
+        self.next_id += 1
+        parent = self.mountinfo().containing(point)
+        mount = MountInfo(self.next_id, parent.mount_id if parent else 0, (0, self.next_id), '/', point,
+                          tuple(options), tuple(optional), fstype, fstype, list(super_options))
+        self.mounts.append(mount)
+        return mount
+
+    def mountinfo(self):
+        return MountTable(list(self.mounts))
+
+    def mount(self, source, target, fstype, flags, data=None):
+        self.calls.append(('mount', source, target, fstype, flags, data))
+        if target.startswith('/proc/self/fd/'):
+            target = os.readlink(target)
+        top = self.mountinfo().at(target)
+        if flags & MS_REMOUNT:
+            rw = 'ro' if flags & MS_RDONLY else 'rw'
+            top.options = (rw,) + tuple(o for o in top.options if o not in ('ro', 'rw'))
+            return
+        if flags & (MS_SHARED | MS_SLAVE | MS_PRIVATE):
+            if flags & MS_PRIVATE or self.keep_private:
+                top.optional = ()
+            elif flags & MS_SHARED:
+                top.optional = top.optional if any(o.startswith('shared:') for o in top.optional) else ('shared:77',)
+            elif any(o.startswith('shared:') for o in top.optional):
+                top.optional = ('master:%s' % top.optional[0].split(':')[1],)
+            return
+        if flags & MS_BIND:
+            source = os.readlink(source) if source.startswith('/proc/self/fd/') else source
+            origin = self.mountinfo().containing(source)
+            self.add(target, origin.fstype, options=origin.options, optional=origin.optional)
+            return
+        self.add(target, fstype, super_options=_split_super_options(data.encode()))
+
+    def umount(self, target, flags=0):
+        self.calls.append(('umount', target, flags))
+        top = self.mountinfo().at(target)
+        if top is None:
+            raise OSError(errno.EINVAL, 'not mounted', target)
+        if target in self.busy and not flags & MNT_DETACH:
+            raise OSError(errno.EBUSY, 'busy', target)
+        self.mounts.remove(top)
+
+    def fsmount_overlay(self, target, calls, flags):
+        self.calls.append(('fsmount', target, calls, flags))
+        if not self.fsapi:
+            raise OSError(errno.EINVAL, 'overlay option lowerdir+: Invalid argument', target)
+        self.add(target, 'overlay', super_options=[c for c in calls if c[0] != 'source'])
+
+    def dtypes(self, path):
+        return self.dtype_map.get(path)
+
+
+@pytest.fixture(autouse=True)
+def nobody_uses_anything(monkeypatch):
+    monkeypatch.setattr(resources, 'processes_using', lambda path: [])
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    for name in ('l1', 'l2', 'l3'):
+        (tmp_path / 'layers' / name).mkdir(parents=True)
+    return tmp_path
+
+
+def overlay_resource(tmp, kernel, **kwargs):
+    return OverlayMount(kernel, Records(str(tmp / 'records')), link_dir=str(tmp / 'links'), **kwargs)
+
+
+def ovl(tmp, name='c1', lower=('l1', 'l2'), upper=True, **extra):
+    item = {'path': str(tmp / name / 'merged'), 'lower': [str(tmp / 'layers' / n) for n in lower],
+            'upper': None, 'work': None, 'options': None}
+    if upper:
+        item.update(upper=str(tmp / name / 'upper'), work=str(tmp / name / 'work'))
+    item.update(extra)
+    return item
+
+
+# -- overlay_mount ----------------------------------------------------------------------------------
+def test_overlay_create_is_one_mount_then_idempotent(tmp):
+    kernel = FakeKernel()
+    item = ovl(tmp)
+    result = converge(overlay_resource(tmp, kernel), [item], 'merged')
+    assert result['changed'] and result['after'] == [{**item, 'options': []}]
+    assert kernel.calls == [('mount', 'overlay', item['path'], 'overlay', 0, 'lowerdir=%s:%s,upperdir=%s,workdir=%s' % (
+        item['lower'][0], item['lower'][1], item['upper'], item['work']))]
+    assert all(os.path.isdir(item[k]) for k in ('path', 'upper', 'work'))
+    again = converge(overlay_resource(tmp, kernel), [item], 'merged')
+    assert not again['changed'] and len(kernel.calls) == 1
+    assert converge(overlay_resource(tmp, kernel), None, 'gathered')['gathered'] == result['after']
+
+
+def test_overlay_check_mode_changes_nothing(tmp):
+    kernel = FakeKernel()
+    result = converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged', check_mode=True)
+    assert result['changed'] and kernel.calls == [] and not (tmp / 'c1').exists()
+
+
+def test_overlay_flags_and_data_options(tmp):
+    kernel = FakeKernel()
+    converge(overlay_resource(tmp, kernel), [ovl(tmp, options=['nodev', 'index=off', 'ro', 'rw'])], 'merged')
+    _op, _src, _target, _type, flags, data = kernel.calls[0]
+    assert flags == 0x4 | MS_RDONLY and data.endswith(',index=off')
+
+
+@pytest.mark.parametrize('change, match', [
+    ({'lower': ['/nothere']}, 'lower dir /nothere does not exist'),
+    ({'lower': []}, 'lower must list at least one directory'),
+    ({'work': None}, 'upper and work go together'),
+    ({'upper': None, 'work': None, 'lower': ['LAYER']}, 'needs at least two lower dirs'),
+    ({'path': 'relative'}, 'must be an absolute path'),
+    ({'path': '/'}, "overlay '/' exists and is not managed"),
+    ({'options': ['upperdir=/x']}, 'give layers as lower, upper and work'),
+    ({'options': ['a,b']}, 'single mount options'),
+    ({'upper': 'LAYER'}, 'overlaps lower dir'),
+])
+def test_overlay_bad_input_is_refused_before_any_change(tmp, change, match):
+    kernel = FakeKernel()
+    item = {**ovl(tmp), **change}
+    item = {k: ([str(tmp / 'layers/l1') if x == 'LAYER' else x for x in v] if isinstance(v, list) else
+                (str(tmp / 'layers/l1') if v == 'LAYER' else v)) for k, v in item.items()}
+    with pytest.raises(ResourceError, match=match):
+        converge(overlay_resource(tmp, kernel), [ovl(tmp, 'good'), item], 'merged')
+    assert kernel.calls == [] and not (tmp / 'good').exists()
+
+
+def test_upper_and_work_on_different_filesystems(tmp):
+    work_disk = str(tmp / 'c1' / 'work')
+
+    class TwoDisks(OverlayMount):
+        @staticmethod
+        def device(path):
+            return 2 if path == work_disk else 1
+
+    kernel = FakeKernel()
+    (tmp / 'c1' / 'work').mkdir(parents=True)
+    resource = TwoDisks(kernel, Records(str(tmp / 'records')))
+    with pytest.raises(ResourceError, match='are on different filesystems; overlayfs needs both on one'):
+        converge(resource, [ovl(tmp)], 'merged')
+    assert kernel.calls == []
+
+
+def test_upper_on_an_overlay_root_is_refused_naming_it(tmp):
+    kernel = FakeKernel()
+    kernel.add(str(tmp), 'overlay')
+    with pytest.raises(ResourceError) as err:
+        converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
+    assert 'is on overlay (mounted at %s): overlayfs cannot use an overlay filesystem' % tmp in str(err.value)
+    assert err.value.details['field'] == 'upper'
+
+
+def test_upper_on_xfs_without_d_type_is_refused(tmp):
+    kernel = FakeKernel(dtypes={str(tmp): [('layers', 0)]})
+    kernel.add(str(tmp), 'xfs')
+    with pytest.raises(ResourceError, match='is on xfs .* without d_type support'):
+        converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
+    ok = FakeKernel(dtypes={str(tmp): [('layers', 4)]})
+    ok.add(str(tmp), 'xfs')
+    assert converge(overlay_resource(tmp, ok), [ovl(tmp)], 'merged')['changed']
+
+
+def test_upper_on_a_read_only_mount_is_refused(tmp):
+    kernel = FakeKernel()
+    kernel.add(str(tmp), 'ext4', options=('ro',))
+    with pytest.raises(ResourceError, match='is on a read-only mount'):
+        converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
+
+
+def test_many_layers_use_lowerdir_plus(tmp):
+    names = []
+    for i in range(100):
+        name = 'layer-%03d-%s' % (i, 'x' * 40)
+        (tmp / 'layers' / name).mkdir()
+        names.append(name)
+    kernel = FakeKernel()
+    item = ovl(tmp, lower=names)
+    converge(overlay_resource(tmp, kernel), [item], 'merged')
+    assert kernel.calls[0][0] == 'fsmount' and kernel.calls[0][2][1:101] == [('lowerdir+', p) for p in item['lower']]
+    assert not converge(overlay_resource(tmp, kernel), [item], 'merged')['changed']
+
+
+def test_many_layers_fall_back_to_short_links(tmp):
+    names = []
+    for i in range(100):
+        name = 'layer-%03d-%s' % (i, 'x' * 40)
+        (tmp / 'layers' / name).mkdir()
+        names.append(name)
+    kernel = FakeKernel(fsapi=False)
+    item = ovl(tmp, lower=names)
+    converge(overlay_resource(tmp, kernel), [item], 'merged')
+    op, _src, _target, _type, _flags, data = kernel.calls[-1]
+    links = data.split(',')[0][len('lowerdir='):].split(':')
+    # Relative to the links' parent, as Docker's overlay2 does (l/ID): 100 layers in well under a page.
+    assert op == 'mount' and len(data) < 4096 and links[0].startswith('links/')
+    assert [os.readlink(str(tmp / link)) for link in links] == item['lower']
+    assert not converge(overlay_resource(tmp, kernel), [item], 'merged')['changed']
+
+
+def test_changed_layers_remount_only_when_unused(tmp, monkeypatch):
+    kernel = FakeKernel()
+    converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
+    changed = {'path': ovl(tmp)['path'], 'lower': ovl(tmp, lower=('l3', 'l2'))['lower']}
+    monkeypatch.setattr(resources, 'processes_using', lambda path: ['42 (sleep)'])
+    with pytest.raises(ResourceError, match=r'is in use \(processes: 42 \(sleep\)\); it is not unmounted'):
+        converge(overlay_resource(tmp, kernel), [changed], 'merged')
+    assert len(kernel.calls) == 1
+    result = converge(overlay_resource(tmp, kernel, lazy_unmount=True), [changed], 'merged')
+    assert result['after'][0]['lower'] == changed['lower'] and result['after'][0]['upper'] == ovl(tmp)['upper']
+    assert kernel.calls[1] == ('umount', changed['path'], MNT_DETACH)
+
+
+def test_a_mount_on_top_makes_an_overlay_busy(tmp):
+    kernel = FakeKernel()
+    converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
+    kernel.add(ovl(tmp)['path'] + '/data')
+    with pytest.raises(ResourceError, match='mounts on it: .*/merged/data'):
+        converge(overlay_resource(tmp, kernel), [{'path': ovl(tmp)['path']}], 'deleted')
+
+
+def test_kernel_busy_is_a_clear_error(tmp):
+    kernel = FakeKernel()
+    converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
+    kernel.busy.add(ovl(tmp)['path'])
+    with pytest.raises(ResourceError, match='is busy .*lazy_unmount=true'):
+        converge(overlay_resource(tmp, kernel), None, 'deleted')
+
+
+def test_deleted_keeps_upper_unless_purged(tmp):
+    kernel = FakeKernel()
+    item = ovl(tmp)
+    converge(overlay_resource(tmp, kernel), [item, ovl(tmp, 'c2')], 'merged')
+    (tmp / 'c1' / 'upper' / 'written').write_text('x')
+    converge(overlay_resource(tmp, kernel), [{'path': item['path']}], 'deleted')
+    assert (tmp / 'c1' / 'upper' / 'written').exists() and not (tmp / 'c1' / 'merged').exists()
+    assert converge(overlay_resource(tmp, kernel, purge=True), None, 'deleted')['after'] == []
+    assert not (tmp / 'c2' / 'upper').exists() and not (tmp / 'c2' / 'work').exists()
+
+
+def test_foreign_and_taken_over_mounts_are_never_touched(tmp):
+    kernel = FakeKernel()
+    item = ovl(tmp)
+    converge(overlay_resource(tmp, kernel), [item], 'merged')
+    # Someone remounted it with other layers: not ours any more.
+    top = kernel.mountinfo().at(item['path'])
+    top.super_options = [('lowerdir', '/elsewhere')]
+    with pytest.raises(ResourceError, match='exists and is not managed by anatomy.containers'):
+        converge(overlay_resource(tmp, kernel), [item], 'merged')
+    assert converge(overlay_resource(tmp, kernel), None, 'deleted')['changed'] is False
+
+
+# -- bind_volume ------------------------------------------------------------------------------------
+def bind_resource(tmp, kernel, **kwargs):
+    return BindVolume(kernel, Records(str(tmp / 'records')), volumes_root=str(tmp / 'volumes'),
+                      resolver=Resolver(use_openat2=False), **kwargs)
+
+
+def bind(root, target, **options):
+    item = dict.fromkeys(('volume', 'source', 'read_only', 'propagation', 'recursive', 'owner', 'group', 'mode'))
+    item.update(root=str(root), target=target, **options)
+    return item
+
+
+@pytest.fixture
+def rootfs(tmp):
+    root = tmp / 'rootfs'
+    (root / 'etc').mkdir(parents=True)
+    os.symlink('/etc', root / 'etc-link')
+    return root
+
+
+def test_volume_bind_creates_the_volume_and_mounts_through_fds(tmp, rootfs):
+    kernel = FakeKernel()
+    result = converge(bind_resource(tmp, kernel), [bind(rootfs, '/data', volume='db', mode='750')], 'merged')
+    assert result['changed'] and result['after'][0]['mode'] == '0750'
+    op, source, target, _type, flags, _data = kernel.calls[0]
+    assert op == 'mount' and source.startswith('/proc/self/fd/') and target.startswith('/proc/self/fd/')
+    assert flags == MS_BIND | MS_REC
+    assert kernel.calls[-1][2] == str(rootfs / 'data') and kernel.calls[-1][4] == MS_PRIVATE | MS_REC
+    data = tmp / 'volumes' / 'db' / '_data'
+    assert data.is_dir() and oct(data.stat().st_mode & 0o777) == '0o750'
+    assert json.loads((tmp / 'volumes' / 'db' / 'anatomy.json').read_text())['owner'] == 'anatomy.containers'
+    calls = len(kernel.calls)
+    assert not converge(bind_resource(tmp, kernel), [bind(rootfs, '/data', volume='db', mode='0750')],
+                        'merged')['changed']
+    assert len(kernel.calls) == calls  # never remounted on a re-run (ansible.posix#459)
+
+
+def test_target_through_a_symlink_stays_in_the_root(tmp, rootfs):
+    kernel = FakeKernel()
+    host_etc = sorted(os.listdir('/etc'))
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc-link/app', volume='cfg')], 'merged')
+    assert kernel.mountinfo().at(str(rootfs / 'etc' / 'app')) is not None and (rootfs / 'etc' / 'app').is_dir()
+    assert sorted(os.listdir('/etc')) == host_etc
+
+
+def test_read_only_is_a_remount_keeping_locked_flags_then_verified(tmp, rootfs):
+    kernel = FakeKernel()
+    kernel.add(str(tmp / 'src'), 'ext4', options=('rw', 'nosuid'))
+    (tmp / 'src').mkdir()
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/ro', source=str(tmp / 'src'), read_only=True)], 'merged')
+    bind_mount = kernel.mountinfo().at(str(rootfs / 'ro'))
+    assert bind_mount.read_only
+    remounts = [c for c in kernel.calls if c[0] == 'mount' and c[4] & MS_REMOUNT]
+    # nosuid, which the source's mount has, is carried over: a remount without it fails in a user namespace.
+    assert remounts and remounts[0][4] == MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID
+    # Writable again: in place, the same mount.
+    result = converge(bind_resource(tmp, kernel), [bind(rootfs, '/ro', read_only=False)], 'merged')
+    assert result['after'][0]['read_only'] is False and kernel.mountinfo().at(str(rootfs / 'ro')) is bind_mount
+    assert not [c for c in kernel.calls if c[0] == 'umount']
+
+
+@pytest.mark.parametrize('propagation', ['shared', 'rshared', 'slave', 'rslave'])
+def test_propagation_needs_a_source_mount_that_propagates(tmp, rootfs, propagation):
+    kernel = FakeKernel()
+    (tmp / 'priv' / 'src').mkdir(parents=True)
+    kernel.add(str(tmp / 'priv'), 'tmpfs')
+    with pytest.raises(ResourceError) as err:
+        converge(bind_resource(tmp, kernel), [bind(rootfs, '/p', source=str(tmp / 'priv/src'),
+                                                   propagation=propagation)], 'merged', check_mode=True)
+    assert 'lies on %s, which is private' % (tmp / 'priv') in str(err.value) and 'runc#5390' in str(err.value)
+    assert kernel.calls == []
+
+
+def test_slave_of_a_slave_source_is_fine_and_verified(tmp, rootfs):
+    kernel = FakeKernel()
+    (tmp / 'sl' / 'src').mkdir(parents=True)
+    kernel.add(str(tmp / 'sl'), 'tmpfs', optional=('master:5',))
+    with pytest.raises(ResourceError, match='propagation shared needs a source on a shared mount'):
+        converge(bind_resource(tmp, kernel), [bind(rootfs, '/p', source=str(tmp / 'sl/src'), propagation='shared')],
+                 'merged')
+    # The shared root: rshared, then what the kernel shows is checked.
+    result = converge(bind_resource(tmp, kernel), [bind(rootfs, '/s', volume='v', propagation='rshared')], 'merged')
+    assert result['after'][0]['propagation'] == 'rshared'
+
+
+def test_propagation_that_did_not_take_is_undone(tmp, rootfs):
+    kernel = FakeKernel(keep_private=True)
+    with pytest.raises(ResourceError, match='asked for propagation rshared, the kernel made it private'):
+        converge(bind_resource(tmp, kernel), [bind(rootfs, '/s', volume='v', propagation='rshared')], 'merged')
+    assert kernel.mountinfo().at(str(rootfs / 's')) is None and Records(str(tmp / 'records')).load('bind') == []
+
+
+@pytest.mark.parametrize('item, match', [
+    ({'volume': 'a/b'}, "must not contain '/'"),
+    ({'volume': '..'}, "must not be '.' or '..'"),
+    ({'volume': 'x' * 256}, 'at most 255 bytes'),
+    ({'volume': 'a\x00b'}, 'must not contain NUL'),
+    ({}, 'give exactly one of volume and source'),
+    ({'volume': 'v', 'source': '/etc'}, 'give exactly one of volume and source'),
+    ({'source': '/etc', 'mode': '0700'}, 'applies to volumes only'),
+    ({'volume': 'v', 'mode': 'rwx'}, 'mode must be octal'),
+    ({'volume': 'v', 'owner': 'no-such-user-here'}, "owner 'no-such-user-here' does not exist"),
+    ({'volume': 'v', 'target': '/'}, 'must not be the root itself'),
+    ({'volume': 'v', 'target': '/loop/x'}, 'cannot be resolved inside'),
+])
+def test_bind_bad_input_is_refused_before_any_change(tmp, rootfs, item, match):
+    os.symlink('loop', rootfs / 'loop')
+    kernel = FakeKernel()
+    good = bind(rootfs, '/good', volume='good')
+    with pytest.raises(ResourceError, match=match):
+        converge(bind_resource(tmp, kernel), [good, {**bind(rootfs, '/bad'), **item}], 'merged')
+    assert kernel.calls == [] and not (tmp / 'volumes').exists() and not (rootfs / 'good').exists()
+
+
+def test_a_foreign_mount_point_is_not_mounted_over(tmp, rootfs):
+    kernel = FakeKernel()
+    (rootfs / 'proc').mkdir()
+    kernel.add(str(rootfs / 'proc'), 'proc')
+    with pytest.raises(ResourceError, match='already a mount point not managed'):
+        converge(bind_resource(tmp, kernel), [bind(rootfs, '/proc', volume='v')], 'merged')
+
+
+def test_purge_only_our_volumes_and_never_one_still_mounted(tmp, rootfs):
+    kernel = FakeKernel()
+    (tmp / 'volumes' / 'theirs' / '_data').mkdir(parents=True)
+    config = [bind(rootfs, '/a', volume='ours'), bind(rootfs, '/b', volume='ours'), bind(rootfs, '/c', volume='theirs')]
+    converge(bind_resource(tmp, kernel), config, 'merged')
+    with pytest.raises(ResourceError, match="volume 'ours': purge would delete its data, but it is still mounted"):
+        converge(bind_resource(tmp, kernel, purge=True), [bind(rootfs, '/a')], 'deleted')
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/a')], 'deleted')
+    assert (tmp / 'volumes' / 'ours' / '_data').is_dir()  # no purge: kept
+    converge(bind_resource(tmp, kernel, purge=True), None, 'deleted')
+    assert not (tmp / 'volumes' / 'ours').exists() and (tmp / 'volumes' / 'theirs' / '_data').is_dir()
+
+
+def test_changing_the_source_unmounts_first(tmp, rootfs):
+    kernel = FakeKernel()
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/d', volume='one')], 'merged')
+    result = converge(bind_resource(tmp, kernel), [bind(rootfs, '/d', volume='two')], 'merged')
+    assert result['after'][0]['volume'] == 'two'
+    assert [c[0] for c in kernel.calls].count('umount') == 1
+    assert (tmp / 'volumes' / 'one' / '_data').is_dir()
