@@ -90,6 +90,11 @@ class FakeKernel:
     def dtypes(self, path):
         return self.dtype_map.get(path)
 
+    @staticmethod
+    def openat2(dirfd, path, flags, resolve):
+        """As on a kernel before 5.6: the resolver falls back to its own walk."""
+        raise OSError(errno.ENOSYS, 'no openat2', path)
+
 
 @pytest.fixture(autouse=True)
 def nobody_uses_anything(monkeypatch):

@@ -1,0 +1,110 @@
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""overlay_mount and bind_volume main(): the argument spec against the docs, and runs against an in-memory kernel."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.anatomy.containers.plugins.module_utils import _mounts_resources
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Records
+from ansible_collections.anatomy.containers.plugins.modules import bind_volume, overlay_mount
+
+_SPEC = importlib.util.spec_from_file_location(
+    'mounts_resources_tests', Path(__file__).parents[1] / 'module_utils' / 'test_mounts_resources.py')
+FAKES = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(FAKES)
+
+TYPES = {'path': 'path', 'str': 'str', 'bool': 'bool', 'list': 'list'}
+
+
+@pytest.mark.parametrize('module, module_options', [
+    (overlay_mount, {'purge', 'lazy_unmount'}),
+    (bind_volume, {'purge', 'lazy_unmount', 'volumes_root'}),
+])
+def test_documented_options_match_the_argument_spec(module, module_options):
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert set(doc['options']) == {'config'} | module_options
+    suboptions = doc['options']['config']['suboptions']
+    assert set(suboptions) == set(module.OPTIONS)
+    for name, spec in suboptions.items():
+        # No defaults on config suboptions: merged must tell "not given" from "given".
+        assert 'default' not in spec and 'default' not in module.OPTIONS[name], name
+        assert spec['type'] == module.OPTIONS[name]['type'], name
+        assert spec.get('elements') == module.OPTIONS[name].get('elements'), name
+        assert spec.get('choices') == module.OPTIONS[name].get('choices'), name
+    assert doc['extends_documentation_fragment'] == [
+        'anatomy.containers._attributes', 'anatomy.containers._attributes.RESOURCE',
+        'anatomy.containers._resource_state']
+    for example in yaml.safe_load(module.EXAMPLES):
+        params = example['anatomy.containers.' + module.__name__.rsplit('.', 1)[-1]]
+        assert set(params) <= set(doc['options']) | {'state'}
+        for item in params.get('config', []):
+            assert set(item) <= set(suboptions)
+    yaml.safe_load(module.RETURN)
+
+
+@pytest.fixture
+def kernel(monkeypatch, tmp_path):
+    fake = FAKES.FakeKernel()
+    for module in (overlay_mount, bind_volume):
+        monkeypatch.setattr(module, 'Kernel', lambda: fake)
+    monkeypatch.setattr(_mounts_resources, 'Records', lambda: Records(str(tmp_path / 'records')))
+    monkeypatch.setattr(_mounts_resources, 'processes_using', lambda path: [])
+    return fake
+
+
+def run_main(module, args, check=False, diff=False):
+    if check:
+        args = dict(args, _ansible_check_mode=True)
+    if diff:
+        args = dict(args, _ansible_diff=True)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            module.main()
+
+
+@pytest.fixture
+def output(capsys):
+    return lambda: json.loads(capsys.readouterr().out)
+
+
+def test_overlay_main_check_apply_rerun(kernel, tmp_path, output):
+    for name in ('a', 'b'):
+        (tmp_path / name).mkdir()
+    args = {'config': [{'path': str(tmp_path / 'm'), 'lower': [str(tmp_path / 'a'), str(tmp_path / 'b')]}]}
+    run_main(overlay_mount, args, check=True, diff=True)
+    checked = output()
+    assert checked['changed'] and kernel.calls == [] and checked['diff']['before'] == {'config': []}
+    run_main(overlay_mount, args)
+    applied = output()
+    assert applied['changed'] and applied['after'] == checked['after'] and len(kernel.calls) == 1
+    run_main(overlay_mount, args)
+    assert not output()['changed']
+
+
+def test_overlay_main_bad_input_names_the_field(kernel, tmp_path, output):
+    run_main(overlay_mount, {'config': [{'path': str(tmp_path / 'm'), 'lower': [str(tmp_path / 'nothere')]}]})
+    result = output()
+    assert result['failed'] and 'does not exist' in result['msg'] and (result['index'], result['field']) == (0, 'lower')
+
+
+def test_bind_main_volume_and_refused_name(kernel, tmp_path, output):
+    (tmp_path / 'root').mkdir()
+    volumes = str(tmp_path / 'volumes')
+    run_main(bind_volume, {'config': [{'root': str(tmp_path / 'root'), 'target': '/data', 'volume': 'db'}],
+                           'volumes_root': volumes})
+    result = output()
+    assert result['changed'] and result['after'][0]['volume'] == 'db' and (tmp_path / 'volumes/db/_data').is_dir()
+    run_main(bind_volume, {'config': [{'root': str(tmp_path / 'root'), 'target': '/x', 'volume': '../etc'}],
+                           'volumes_root': volumes})
+    result = output()
+    assert result['failed'] and "must not contain '/'" in result['msg'] and result['field'] == 'volume'
