@@ -198,6 +198,9 @@ class Bench:
 
     # -- the three ways -------------------------------------------------------------
     def modules(self) -> None:
+        # Ansible's own cost: the same four modules with nothing to read or change.
+        self.results['modules fixed'] = self.playbook([{'name': name, 'anatomy.containers.' + name: {'state': 'gathered'}}
+                                                       for name in ('netns', 'bridge', 'veth', 'netns_addr')])
         tasks = module_tasks(self.n)
         self.results['modules'] = self.playbook(tasks)
         made = self.count()
@@ -248,6 +251,10 @@ class Bench:
             lines.append('modules / %-4s first run %.2fx' % (other, r['modules'] / r[other]))
             if isinstance(r[other + ' no-change'], float):
                 lines.append('modules / %-4s no-change %.2fx' % (other, r['modules no-change'] / r[other + ' no-change']))
+        fixed = r['modules fixed']
+        lines.append('modules: Ansible\'s fixed cost (4 tasks, nothing to do) %.2fs; above it, per workload: '
+                     'first run %.1f ms, no-change %.1f ms' % (fixed, (r['modules'] - fixed) * 1000 / self.n,
+                                                              (r['modules no-change'] - fixed) * 1000 / self.n))
         lines.append('')
         for way in ('modules', 'ip', 'cni'):
             lines.append('%-8s made %s' % (way, r[way + ' made']))
