@@ -25,7 +25,7 @@ description:
   - A bind mount is owned by this collection when a record under C(/run/anatomy/mounts) names it and it is still
     mounted. A volume is owned when this collection created its directory, which then holds C(anatomy.json).
 author:
-  - anatomy.containers developers
+  - anatomy.containers developers (@anatomy-containers)
 requirements:
   - Linux, as root
 extends_documentation_fragment:

@@ -24,7 +24,7 @@ description:
     C(lowerdir+) per layer (Linux 6.8); on older kernels short links under C(/run/anatomy/l) stand for the layers,
     as Docker's overlay2 keeps under C(l/).
 author:
-  - anatomy.containers developers
+  - anatomy.containers developers (@anatomy-containers)
 requirements:
   - Linux with overlayfs, as root
 extends_documentation_fragment:

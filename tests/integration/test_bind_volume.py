@@ -116,7 +116,7 @@ def test_rerun_never_remounts(ansible, host):
     item = bind(R1, '/keep', volume='keep')
     run(ansible, host, [item])
     mount_id = mountinfo(host, BASE)[R1 + '/keep'][0]
-    for _ in range(2):
+    for _run in range(2):
         assert not run(ansible, host, [item])['changed']
     assert not run(ansible, host, [bind(R1, '/keep', volume='keep', read_only=False, propagation='rprivate',
                                         recursive=True)], 'replaced')['changed']
