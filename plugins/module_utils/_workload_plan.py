@@ -100,10 +100,13 @@ def allocate_addresses(workloads: list, networks: dict, previous: dict | None = 
 
 
 def link_name(workload: str) -> str:
-    """The host end of a workload's veth: at most 15 bytes, stable, readable where it fits."""
-    if len(workload) <= 12:
-        return 've-' + workload
-    return 've-%s%s' % (workload[:6], hashlib.sha256(workload.encode()).hexdigest()[:6])
+    """The host end of a workload's veth: at most 15 bytes, stable, readable where it fits.
+
+    Not ve-*: systemd-networkd's stock 80-container-ve.network configures every link so named.
+    """
+    if len(workload) <= 10:
+        return 'veth-' + workload
+    return 'veth%s%s' % (workload[:5], hashlib.sha256(workload.encode()).hexdigest()[:6])
 
 
 def mac_for(address: str) -> str:

@@ -62,7 +62,7 @@ def test_module_lists_for_one_workload():
     result = plan([wl('web', address='10.88.0.2', published_ports=['80:8080', '127.0.0.1:8081:81/udp'],
                       volumes=[{'name': 'webdata', 'target': '/data'}])], NETS, '/var/lib/anatomy')
     assert result['netns'] == [{'name': 'web'}]
-    assert result['veth'] == [{'name': 've-web', 'peer': 'eth0', 'netns': 'web', 'bridge': 'ctbr0',
+    assert result['veth'] == [{'name': 'veth-web', 'peer': 'eth0', 'netns': 'web', 'bridge': 'ctbr0',
                                'peer_mac': '02:42:0a:58:00:02'}]
     assert result['netns_addr'] == [{'netns': 'web', 'interface': 'eth0', 'addresses': ['10.88.0.2/16'],
                                      'gateway': '10.88.0.1'}]
@@ -99,7 +99,8 @@ def test_a_changed_definition_changes_only_its_own_unit():
 
 
 def test_link_names_fit_and_stay_distinct():
-    assert link_name('web') == 've-web'
+    assert link_name('web') == 'veth-web'
+    assert not any(link_name(n).startswith(('ve-', 'vb-', 'vz-', 'vt-')) for n in ('web', 'a-long-workload-name'))
     long_names = [link_name('a-very-long-workload-name-%d' % i) for i in range(50)]
     assert all(len(n) <= 15 for n in long_names) and len(set(long_names)) == 50
     assert mac_for('10.88.0.2') == '02:42:0a:58:00:02'
