@@ -165,6 +165,11 @@ class OverlayMount(_Mounts):
         _check_path(what, 'path', path)
         if path == '/':
             raise ResourceError('%s: path must not be /' % what, field='path')
+        base = existing_ancestor(path)
+        if os.path.realpath(base) != base:
+            # The kernel lists the mount under the resolved path: a re-run would not find it and mount again.
+            raise ResourceError('%s: path goes through a symlink (%s is %s); give the resolved path'
+                                % (what, base, os.path.realpath(base)), field='path')
         lower = item.get('lower')
         if not lower or not isinstance(lower, list):
             raise ResourceError('%s: lower must list at least one directory' % what, field='lower')
@@ -345,8 +350,15 @@ class OverlayMount(_Mounts):
         self.table = None
 
     def update(self, current, desired):
+        old = self.specs.get(current['path'])
         self.unmount('overlay', current['path'])
         self.create(desired)
+        if old is not None and old.created:
+            # Keep what the first mount created, so that deleted still tidies it up.
+            for spec in self.records.load(self.record_kind):
+                if spec.where == desired['path']:
+                    spec.created = old.created + [d for d in spec.created if d not in old.created]
+                    self.records.save(spec)
 
     def delete(self, item):
         spec = self.specs.get(item['path'])

@@ -111,6 +111,24 @@ def test_read_only_bind_refuses_writes(ansible, host):
     assert host.run('cat %s/hostdir/f' % BASE).stdout == 'host\n'  # a host source is never deleted
 
 
+def test_recursive_read_only_covers_the_mounts_below(ansible, host):
+    host.run('mkdir -p %s/tree/sub && mount -t tmpfs it-bind-sub %s/tree/sub && echo sub > %s/tree/sub/f'
+             % (BASE, BASE, BASE))
+    try:
+        run(ansible, host, [bind(R1, '/rec', source=BASE + '/tree', read_only=True),
+                            bind(R2, '/flat', source=BASE + '/tree', read_only=True, recursive=False)])
+        mounts = mountinfo(host, BASE)
+        assert 'ro' in mounts[R1 + '/rec'][1] and 'ro' in mounts[R1 + '/rec/sub'][1]
+        assert host.run('cat %s/rec/sub/f' % R1).stdout == 'sub\n'
+        assert host.run('touch %s/rec/sub/new' % R1, check=False).returncode != 0
+        # Not recursive: the tmpfs below does not come along.
+        assert R2 + '/flat/sub' not in mounts and host.run('ls %s/flat/sub' % R2).stdout == ''
+        run(ansible, host, [bind(R1, '/rec'), bind(R2, '/flat')], 'deleted')
+        assert not [m for m in mountinfo(host, BASE) if m.startswith((R1, R2))]
+    finally:
+        host.run('umount %s/tree/sub' % BASE, check=False)
+
+
 def test_rerun_never_remounts(ansible, host):
     """ansible.posix#459: a bind mount in place is left alone on a re-run."""
     item = bind(R1, '/keep', volume='keep')

@@ -169,6 +169,21 @@ def test_overlay_bad_input_is_refused_before_any_change(tmp, change, match):
     assert kernel.calls == [] and not (tmp / 'good').exists()
 
 
+def test_a_path_through_a_symlink_is_refused(tmp):
+    os.symlink(str(tmp), str(tmp / 'link'))
+    item = {**ovl(tmp), 'path': str(tmp / 'link' / 'c1' / 'merged')}
+    with pytest.raises(ResourceError, match='path goes through a symlink .* give the resolved path'):
+        converge(overlay_resource(tmp, FakeKernel()), [item], 'merged')
+
+
+def test_a_remount_keeps_what_the_first_mount_created(tmp):
+    kernel = FakeKernel()
+    converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
+    converge(overlay_resource(tmp, kernel), [ovl(tmp, lower=('l3', 'l1'))], 'merged')
+    converge(overlay_resource(tmp, kernel), None, 'deleted')
+    assert not (tmp / 'c1' / 'merged').exists() and (tmp / 'c1' / 'upper').is_dir()
+
+
 def test_upper_and_work_on_different_filesystems(tmp):
     work_disk = str(tmp / 'c1' / 'work')
 
