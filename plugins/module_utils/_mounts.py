@@ -127,8 +127,7 @@ RESOLVE_IN_ROOT = 0x10
 SYS_GETDENTS64 = {'x86_64': 217, 'aarch64': 61, 'riscv64': 61, 'ppc64le': 202, 's390x': 220, 'armv7l': 217}
 DT_UNKNOWN = 0
 
-# statfs f_type values overlayfs cannot take as an upper layer, and why.
-OVERLAY_SUPER_MAGIC = 0x794c7630
+# Filesystems (as mountinfo names them) overlayfs cannot take as an upper layer, and why.
 UPPER_REFUSED = {
     'overlay': 'overlayfs cannot use an overlay filesystem as its upper layer (an overlay on an overlay root)',
     'aufs': 'overlayfs cannot use aufs as its upper layer',
@@ -581,13 +580,6 @@ class Kernel:
             code = ctypes.get_errno()
             raise OSError(code, os.strerror(code), path)
         return result
-
-    def statfs_type(self, path: str) -> int | None:
-        """statfs(2) f_type (the first field, a long, on Linux)."""
-        buf = ctypes.create_string_buffer(256)
-        if self.libc.statfs(_b(path), buf) != 0:
-            return None
-        return struct.unpack_from('l', buf.raw)[0]
 
     def dtypes(self, path: str) -> list | None:
         """The d_type of each entry of a directory but '.' and '..', from getdents64(2); None if unknown here."""
