@@ -154,6 +154,14 @@ def test_symlink_target_stays_inside_the_root(ansible, host):
     host.run('echo x > %s/etc/app/f' % R1)
     assert host.run('cat %s/cfg/_data/f' % VOLUMES).stdout == 'x\n'
     run(ansible, host, [bind(R1, '/etc-link/app')], 'deleted', purge=True)
+    # The target itself a symlink to /etc: the mount covers ROOT/etc.
+    host_mounts = mountinfo(host, '/etc')
+    run(ansible, host, [bind(R1, '/etc-link', volume='etc')])
+    assert R1 + '/etc' in mountinfo(host, BASE) and mountinfo(host, '/etc') == host_mounts
+    assert host.run('ls -la /etc | md5sum').stdout == host_etc
+    assert host.run('test -L %s/etc-link' % R1, check=False).returncode == 0  # the link itself is left as it is
+    run(ansible, host, [bind(R1, '/etc-link')], 'deleted', purge=True)
+    assert R1 + '/etc' not in mountinfo(host, BASE)
 
 
 def test_propagation(ansible, host):
