@@ -522,15 +522,19 @@ class BindVolume(_Mounts):
                                     'over it' % (self.describe((item['root'], item['target'])), where, OWNER_MARK),
                                     field='target')
         if self.purge:
+            # A volume is purged only when no mount keeps it: none left in place, none made or changed by this run.
             deleted = {(i['root'], i['target']) for i in plan.delete}
+            users = {}
             for key, spec in self.specs.items():
-                volume = spec.config.get('volume')
-                if key in deleted or volume is None:
-                    continue
-                for item in plan.delete:
-                    if item.get('volume') == volume:
-                        raise ResourceError('volume %r: purge would delete its data, but it is still mounted at %s'
-                                            % (volume, spec.where), field='purge')
+                if key not in deleted and spec.config.get('volume') is not None:
+                    users.setdefault(spec.config['volume'], spec.where)
+            for item in plan.create + [d for _c, d in plan.update]:
+                if item.get('volume') is not None:
+                    users.setdefault(item['volume'], '%s in %s' % (item['target'], item['root']))
+            for item in plan.delete:
+                if item.get('volume') in users:
+                    raise ResourceError('volume %r: purge would delete its data, but it is still mounted at %s'
+                                        % (item['volume'], users[item['volume']]), field='purge')
 
     # -- writing --------------------------------------------------------------
     def ensure_volume(self, item) -> str:

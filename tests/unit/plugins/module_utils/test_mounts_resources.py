@@ -443,6 +443,14 @@ def test_purge_only_our_volumes_and_never_one_still_mounted(tmp, rootfs):
     assert not (tmp / 'volumes' / 'ours').exists() and (tmp / 'volumes' / 'theirs' / '_data').is_dir()
 
 
+def test_purge_refused_when_the_same_run_mounts_the_volume_elsewhere(tmp, rootfs):
+    kernel = FakeKernel()
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/a', volume='v')], 'merged')
+    with pytest.raises(ResourceError, match="volume 'v': purge would delete its data, but it is still mounted at /b"):
+        converge(bind_resource(tmp, kernel, purge=True), [bind(rootfs, '/b', volume='v')], 'overridden')
+    assert (tmp / 'volumes' / 'v' / '_data').is_dir()
+
+
 def test_changing_the_source_unmounts_first(tmp, rootfs):
     kernel = FakeKernel()
     converge(bind_resource(tmp, kernel), [bind(rootfs, '/d', volume='one')], 'merged')
