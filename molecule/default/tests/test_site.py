@@ -19,7 +19,8 @@ def http_get(host, workload, address, port, path='/'):
 
 def in_workload(host, workload, command):
     """Run a command inside a workload: its network namespace and its root filesystem."""
-    return host.run('nsenter --net=/run/netns/%s chroot %s/workloads/%s/rootfs %s', workload, ROOT, workload, command)
+    # One string: testinfra would quote each %s argument into a single word.
+    return host.run('nsenter --net=/run/netns/%s chroot %s/workloads/%s/rootfs %s' % (workload, ROOT, workload, command))
 
 
 def test_published_port_answers_from_the_lab_network(host):
