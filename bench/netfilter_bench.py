@@ -74,7 +74,7 @@ def shell_loop(host, n):
               'done' % (CHAIN, CHAIN))
     first, _output = timed(lambda: host.run(script, input=rules + '\n', timeout=3600))
     again, _output = timed(lambda: host.run(script, input=rules + '\n', timeout=3600))
-    count = int(host.run('iptables -t nat -S %s | grep -c DNAT' % CHAIN).stdout)
+    count = int(host.run('iptables -t nat -S %s | grep -c -- "-j DNAT"' % CHAIN).stdout)
     assert count == n, count
     return first, again
 
@@ -86,6 +86,8 @@ def main(argv=None) -> int:
     parser.add_argument('--skip-loop-above', type=int, default=100000,
                         help='skip the ansible.builtin.iptables loop above this N (it takes ~0.3 s a rule)')
     parser.add_argument('--keep', action='store_true', help='reuse a running lab and leave it up')
+    parser.add_argument('--only', default='', help='run only these, comma-separated (ours/nft,ours/ipt,builtin-loop,'
+                                                   'shell -C||-A)')
     args = parser.parse_args(argv)
     lab = Lab(args.lab)
     status = lab.status()
@@ -104,6 +106,9 @@ def main(argv=None) -> int:
                              ('builtin-loop', lambda: builtin_loop(lab, host, n) if n <= args.skip_loop_above
                               else (float('nan'), float('nan'))),
                              ('shell -C||-A', lambda: shell_loop(host, n))):
+                if args.only and name not in args.only.split(','):
+                    row[name] = (float('nan'), float('nan'))
+                    continue
                 clean(host)
                 row[name] = fn()
                 print('  N=%-5d %-13s first %8.2f s   no-change %8.2f s' % (n, name, *row[name]), flush=True)
@@ -121,8 +126,10 @@ def main(argv=None) -> int:
         for name in names:
             first, again = row[name]
             base_first, base_again = row['ours/nft']
+            if base_first != base_first:  # nan: not run
+                base_first = base_again = float('nan')
             cells.append('%7.2f /%7.2f %s' % (first, again, '' if name == 'ours/nft' else
-                                              'x%.0f/x%.0f' % (first / base_first, again / base_again)))
+                                              'x%.1f/x%.1f' % (first / base_first, again / base_again)))
         print('%6d  ' % row['n'] + '  '.join('%-24s' % c for c in cells))
     if len(rows) >= 2:
         print('\nMarginal cost per port between the sizes (linear growth: about constant), ms')
