@@ -217,7 +217,9 @@ def plan(workloads: list, networks: list, state_root: str, previous_addresses: d
                 ['%s\t%s' % (peer_address, peer) for peer, peer_address in peers]
         result['etc_files'].append({'workload': name, 'path': wdir + '/hostname', 'content': name + '\n'})
         result['etc_files'].append({'workload': name, 'path': wdir + '/hosts', 'content': '\n'.join(hosts) + '\n'})
-        spec = {'workload': workload, 'address': address, 'hosts': hosts}
+        # Not the hosts file: it is rewritten in place under its bind mount, so a neighbour
+        # coming or going restarts nobody.
+        spec = {'workload': workload, 'address': address}
         result['units'].append({
             'name': name,
             'unit': UNIT_PREFIX + name + '.service',

@@ -98,6 +98,12 @@ def test_a_changed_definition_changes_only_its_own_unit():
     assert before['db'] == after['db'] and before['web'] != after['web']
 
 
+def test_a_neighbour_coming_or_going_restarts_nobody():
+    before = {u['name']: u['spec_hash'] for u in plan([wl('web'), wl('db'), wl('cache')], NETS, '/s')['units']}
+    after = {u['name']: u['spec_hash'] for u in plan([wl('web'), wl('db')], NETS, '/s')['units']}
+    assert after == {'web': before['web'], 'db': before['db']}
+
+
 def test_link_names_fit_and_stay_distinct():
     assert link_name('web') == 'veth-web'
     assert not any(link_name(n).startswith(('ve-', 'vb-', 'vz-', 'vt-')) for n in ('web', 'a-long-workload-name'))
