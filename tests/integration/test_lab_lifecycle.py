@@ -17,15 +17,6 @@ from tests.lab import Lab
 def snapshot(lab: Lab) -> dict:
     """What a lab could leave behind: the machine's links, and this lab's namespaces, mounts and processes."""
     marker = str(lab.dir)
-    processes = set()
-    for entry in Path('/proc').iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / 'cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace')
-            except OSError:
-                continue
-            if marker in cmdline or 'alab-%s ' % lab.name in cmdline + ' ':
-                processes.add(cmdline)
     return {
         'links': subprocess.run(['ip', '-o', 'link', 'show'], capture_output=True, text=True, check=True).stdout
         .replace('state UP', '').splitlines(),
@@ -33,7 +24,7 @@ def snapshot(lab: Lab) -> dict:
         if os.path.isdir('/run/netns') else [],
         'mounts': [line for line in Path('/proc/self/mountinfo').read_text().splitlines()
                    if marker in line or '/run/netns/' + lab.netns in line],
-        'processes': sorted(processes),
+        'processes': sorted(lab.processes().values()),
         'files': lab.dir.exists(),
     }
 

@@ -326,19 +326,25 @@ class Lab:
             return []
         return [LabHost(self, path.name, 0) for path in sorted(hosts_dir.iterdir())]
 
-    def _stray_processes(self) -> list:
-        """Processes of this lab whose pid file was lost (a crash), and its SSH masters."""
-        markers = (str(self.dir / 'hosts') + '/', str(self.dir / 'ssh-control') + '/')
-        found = []
+    def processes(self) -> dict:
+        """{pid: command line} of every process that names this lab's directory or namespaces."""
+        markers = (str(self.dir) + '/', '/run/netns/%s ' % self.netns, '/run/netns/%s ' % self.upstream_netns)
+        found = {}
         for entry in Path('/proc').iterdir():
             if entry.name.isdigit():
                 try:
                     cmdline = (entry / 'cmdline').read_bytes().replace(b'\0', b' ').decode(errors='replace')
                 except OSError:
                     continue
-                if cmdline.startswith(('systemd-nspawn', 'nsenter', 'ssh')) and any(m in cmdline for m in markers):
-                    found.append(int(entry.name))
+                if any(marker in cmdline for marker in markers):
+                    found[int(entry.name)] = cmdline
         return found
+
+    def _stray_processes(self) -> list:
+        """Processes of this lab whose pid file was lost (a crash), and its SSH masters."""
+        markers = (str(self.dir / 'hosts') + '/', str(self.dir / 'ssh-control') + '/')
+        return [pid for pid, cmdline in self.processes().items()
+                if cmdline.startswith(('systemd-nspawn', 'nsenter', 'ssh')) and any(m in cmdline for m in markers)]
 
     @staticmethod
     def _unmount_below(path: Path) -> None:
