@@ -198,9 +198,11 @@ class Bench:
 
     # -- the three ways -------------------------------------------------------------
     def modules(self) -> None:
-        # Ansible's own cost: the same four modules with nothing to read or change.
-        self.results['modules fixed'] = self.playbook([{'name': name, 'anatomy.containers.' + name: {'state': 'gathered'}}
-                                                       for name in ('netns', 'bridge', 'veth', 'netns_addr')])
+        # Ansible's own cost: the same four modules with nothing to read or change (the best of three: the first
+        # also opens the SSH master connection).
+        gathered = [{'name': name, 'anatomy.containers.' + name: {'state': 'gathered'}}
+                    for name in ('netns', 'bridge', 'veth', 'netns_addr')]
+        self.results['modules fixed'] = min(self.playbook(gathered) for _ in range(3))
         tasks = module_tasks(self.n)
         self.results['modules'] = self.playbook(tasks)
         made = self.count()
