@@ -202,7 +202,7 @@ class Bench:
         # also opens the SSH master connection).
         gathered = [{'name': name, 'anatomy.containers.' + name: {'state': 'gathered'}}
                     for name in ('netns', 'bridge', 'veth', 'netns_addr')]
-        self.results['modules fixed'] = min(self.playbook(gathered) for _ in range(3))
+        self.results['modules fixed'] = min(self.playbook(gathered) for _attempt in range(3))
         tasks = module_tasks(self.n)
         self.results['modules'] = self.playbook(tasks)
         made = self.count()
