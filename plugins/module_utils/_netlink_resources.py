@@ -208,7 +208,8 @@ class Veth(Resource):
             slot = (item['netns'], item['peer'])
             if slot in peers:
                 raise ResourceError('%s: peer %r in %s is also the peer of veth %r'
-                                    % (what, item['peer'], _where(item['netns']), peers[slot]), field='peer')
+                                    % (what, item['peer'], _where(item['netns']), peers[slot]), field='peer',
+                                    key=self.key_of(item))
             peers[slot] = item['name']
             if item['bridge'] is not None:
                 bridge = links.get(item['bridge'])
@@ -438,9 +439,9 @@ class NetnsAddr(Resource):
             key = (item['netns'], item['interface'])
             if item['netns'] is not None and item['netns'] not in self._namespaces:
                 raise ResourceError('%s: network namespace %r does not exist' % (self.describe(key), item['netns']),
-                                    field='netns')
+                                    field='netns', key=key)
             if key not in self._known:
-                raise ResourceError('%s does not exist' % self.describe(key), field='interface')
+                raise ResourceError('%s does not exist' % self.describe(key), field='interface', key=key)
 
     @staticmethod
     def _routes(item):

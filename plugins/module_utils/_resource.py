@@ -91,7 +91,10 @@ class Resource:
         return item
 
     def validate_plan(self, plan: Plan, current: dict) -> None:
-        """Checks that need the whole plan or the current state (for instance a namespace that must exist)."""
+        """Checks that need the whole plan or the current state (for instance a namespace that must exist).
+
+        A ResourceError raised here may carry ``key=`` (the object's key): it becomes the config index.
+        """
 
     def differs(self, current: dict, desired: dict) -> bool:
         """Whether an existing object must change to become ``desired``."""
@@ -204,7 +207,14 @@ def make_plan(resource: Resource, owned: list[dict], foreign: set, config: list[
         for key, item in current.items():
             if key not in seen:
                 plan.delete.append(item)
-    resource.validate_plan(plan, current)
+    try:
+        resource.validate_plan(plan, current)
+    except ResourceError as exc:
+        # validate_plan sees whole objects, not config positions: it names the object's key.
+        key = exc.details.pop('key', None)
+        if key is not None and key in seen:
+            exc.details.setdefault('index', seen[key])
+        raise
     return plan
 
 

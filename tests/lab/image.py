@@ -24,6 +24,8 @@ PACKAGES = (
     'python3', 'python3-apt', 'python3-pyroute2',
     'iproute2', 'openssh-server', 'nftables', 'iptables',
     'busybox-static', 'curl', 'iputils-ping',
+    # The CNI reference plugins, for the benchmarks that compare against them.
+    'containernetworking-plugins',
 )
 
 #: Bump when the steps after debootstrap change, so cached images are rebuilt.

@@ -139,3 +139,18 @@ def test_missing_key_is_refused():
 def test_merged_needs_config():
     with pytest.raises(ResourceError, match='needs a non-empty config'):
         make_plan(Things(), [], set(), [], 'merged')
+
+
+class CheckedThings(Things):
+    """Refuses, when looking at the whole plan, any thing called 'late'."""
+
+    def validate_plan(self, plan, current):
+        for item in plan.create:
+            if item['name'] == 'late':
+                raise ResourceError("thing 'late' cannot be made", field='name', key='late')
+
+
+def test_whole_plan_errors_are_mapped_back_to_their_config_index():
+    with pytest.raises(ResourceError) as err:
+        converge(CheckedThings(), [cfg('a'), cfg('late')], 'merged')
+    assert err.value.details == {'field': 'name', 'index': 1}
