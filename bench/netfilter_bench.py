@@ -125,9 +125,7 @@ def main(argv=None) -> int:
         cells = []
         for name in names:
             first, again = row[name]
-            base_first, base_again = row['ours/nft']
-            if base_first != base_first:  # nan: not run
-                base_first = base_again = float('nan')
+            base_first, base_again = row['ours/nft']  # nan where not run: ratios show as nan
             cells.append('%7.2f /%7.2f %s' % (first, again, '' if name == 'ours/nft' else
                                               'x%.1f/x%.1f' % (first / base_first, again / base_again)))
         print('%6d  ' % row['n'] + '  '.join('%-24s' % c for c in cells))
