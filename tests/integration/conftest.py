@@ -4,6 +4,7 @@
 """Fixtures for integration tests: a lab of real hosts, and Ansible pointed at it.
 
 ANATOMY_LAB names the lab (default "it"), ANATOMY_LAB_HOSTS how many hosts it boots (default 2).
+Under pytest-xdist each worker has a lab of its own, named after the worker (it-gw0, it-gw1, ...).
 ANATOMY_LAB_KEEP=1 reuses a lab that is already up and leaves it up (for quick edit-test loops).
 """
 
@@ -23,7 +24,8 @@ from tests.integration.ansible_runner import Ansible  # noqa: E402
 
 @pytest.fixture(scope='session')
 def lab():
-    lab = Lab(os.environ.get('ANATOMY_LAB', 'it'))
+    worker = os.environ.get('PYTEST_XDIST_WORKER')
+    lab = Lab(os.environ.get('ANATOMY_LAB', 'it') + ('-' + worker if worker else ''))
     keep = os.environ.get('ANATOMY_LAB_KEEP') == '1'
     status = lab.status()
     if not (keep and status['hosts'] and all(h['running'] for h in status['hosts'])):
