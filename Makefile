@@ -113,8 +113,11 @@ lint: $(VENV)/.stamp
 changelog-lint: $(VENV)/.stamp
 	$(BIN)/antsibull-changelog lint
 
+# The tests wait on SSH and Ansible far more than on the CPU: three workers, each with a lab of
+# its own, a test file per worker at a time (a file's tests share their host's state).
+INTEGRATION_WORKERS ?= 3
 integration: setup collection $(DEV)/ansible_collections/anatomy/containers
-	PYTHONPATH=$(DEV) $(BIN)/pytest $(PYTEST_FLAGS) tests/integration
+	PYTHONPATH=$(DEV) $(BIN)/pytest $(PYTEST_FLAGS) -n $(INTEGRATION_WORKERS) --dist loadfile tests/integration
 
 molecule: setup collection
 	$(BIN)/molecule test --all
