@@ -133,7 +133,7 @@ class SiteBench:
         text = ''.join(output)
         if proc.returncode != 0:
             raise RuntimeError('%s: ansible-playbook failed (%d):\n%s' % (label, proc.returncode, text[-4000:]))
-        recap = dict((k, int(v)) for k, v in re.findall(r'(ok|changed|failed|unreachable)=(\d+)', text.split('PLAY RECAP')[-1]))
+        recap = dict((k, int(v)) for k, v in re.findall(r'(ok|changed|failed|unreachable)=(\d+)', text.rsplit('PLAY RECAP', maxsplit=1)[-1]))
         return elapsed, recap, tasks
 
     def ours(self, n: int) -> dict:
@@ -154,9 +154,8 @@ class SiteBench:
 
     # -- CNI ---------------------------------------------------------------------------------------------------
     def put(self, host, path: str, data: bytes, mode: str = '644') -> None:
-        subprocess.run(host.ssh_argv('mkdir -p %s && cat > %s && chmod %s %s' % (os.path.dirname(path), path, mode,
-                                                                                  path)),
-                       input=data, check=True, capture_output=True)
+        command = 'mkdir -p %s && cat > %s && chmod %s %s' % (os.path.dirname(path), path, mode, path)
+        subprocess.run(host.ssh_argv(command), input=data, check=True, capture_output=True)
 
     def cni(self, n: int) -> dict:
         host = self.fresh_host()
@@ -167,8 +166,8 @@ class SiteBench:
         out = host.run('mkdir -p /var/lib/anatomy; s=$(date +%%s%%N); bash %s/cni.sh > %s/cni.log 2>&1; rc=$?; '
                        'e=$(date +%%s%%N); echo $rc $(( (e - s) / 1000 ))' % (WORK, WORK), timeout=1800).stdout.split()
         if out[0] != '0':
-            raise RuntimeError('CNI script failed (%s):\n%s' % (out[0], host.run('tail -5 %s/cni.log' % WORK,
-                                                                              check=False).stdout))
+            log = host.run('tail -5 %s/cni.log' % WORK, check=False).stdout
+            raise RuntimeError('CNI script failed (%s):\n%s' % (out[0], log))
         netns = len(host.run('ls /run/netns').stdout.split())
         dnat = int(host.run('iptables-save -t nat | grep -c -- "--to-destination" ; true').stdout.strip() or 0)
         return {'cni': int(out[1]) / 1e6, 'cni netns': netns, 'cni dnat': dnat}
@@ -186,8 +185,8 @@ class SiteBench:
             if not self.keep:
                 self.lab.down(log=lambda *_: None)
 
-    HEADER = '%9s %11s %11s %10s %13s %13s   %s' % ('workloads', 'ours first', 'ours re-run', 'CNI net',
-                                                     'first / CNI', 're-run / CNI', 'checks')
+    HEADER = '%9s %11s %11s %10s %13s %13s   %s' % (
+        'workloads', 'ours first', 'ours re-run', 'CNI net', 'first / CNI', 're-run / CNI', 'checks')
 
     @staticmethod
     def line(r: dict) -> str:
