@@ -381,14 +381,18 @@ class BindVolume(_Mounts):
     kind = 'bind mount'
     key = ('root', 'target')
     record_kind = 'bind'
-    defaults = {'root': '/', 'volume': None, 'source': None, 'read_only': False, 'propagation': 'rprivate',
-                'recursive': True, 'owner': None, 'group': None, 'mode': None}
+    defaults = {'root': '/', 'volume': None, 'source': None, 'content': None, 'read_only': False,
+                'propagation': 'rprivate', 'recursive': True, 'owner': None, 'group': None, 'mode': None}
 
     def __init__(self, kernel, records=None, volumes_root=DEFAULT_VOLUMES_ROOT, purge=False, lazy_unmount=False,
                  resolver=None):
         super().__init__(kernel, records, lazy_unmount, resolver)
         self.volumes_root = volumes_root
         self.purge = purge
+        #: Source files with content, each read once a run: path -> (st_dev, st_ino, bytes), None when unreadable.
+        self.files = {}
+        #: Keys of content binds whose source path no longer holds the file the bind shows (replaced or removed).
+        self.stale = set()
 
     def describe(self, key):
         root, target = key
@@ -413,14 +417,61 @@ class BindVolume(_Mounts):
             if mount is None:
                 continue
             config = dict(spec.config)
+            config.setdefault('content', None)  # records written before content existed
             config['read_only'] = mount.read_only
             want = config['propagation'].lstrip('r')
             have = mount.propagation.split(',')
             if want not in have:
                 config['propagation'] = have[0]
+            key = (config['root'], config['target'])
+            if config['content'] is not None:
+                config['content'] = self.bound_content(key, config['source'], spec.where)
             owned.append(config)
-            self.specs[(config['root'], config['target'])] = spec
+            self.specs[key] = spec
         return owned, set()
+
+    def source_file(self, path):
+        """(st_dev, st_ino, bytes) of a regular file, or None: missing, unreadable or not a regular file. Read once."""
+        if path not in self.files:
+            self.files[path] = None
+            try:
+                # O_NONBLOCK: a FIFO put in the file's place must not hang the run.
+                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                return None
+            try:
+                st = os.fstat(fd)
+                if stat.S_ISREG(st.st_mode):
+                    chunks = []
+                    while True:
+                        chunk = os.read(fd, max(st.st_size + 1, 65536))
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                    self.files[path] = (st.st_dev, st.st_ino, b''.join(chunks))
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+        return self.files[path]
+
+    def bound_content(self, key, source, where):
+        """The content of a content bind's source file, or None (then it is written, or bound again, on apply).
+
+        None also when the source path no longer holds the file the bind shows (replaced by a rename, as
+        sed -i or an editor does, or removed): writing it would not reach the bind, so the bind is made anew.
+        """
+        self.stale.discard(key)
+        found = self.source_file(source)
+        try:
+            bound = os.stat(where)
+        except OSError:
+            bound = None
+        if found is None or (bound is not None and (bound.st_dev, bound.st_ino) != found[:2]):
+            self.stale.add(key)
+            return None
+        # Bytes that are not UTF-8 (no content option gives them) are shown as U+FFFD, and so differ.
+        return found[2].decode('utf-8', 'replace')
 
     # -- validation -----------------------------------------------------------
     def normalize(self, item):
@@ -432,18 +483,23 @@ class BindVolume(_Mounts):
         _check_path(what, 'target', target)
         if target == '/':
             raise ResourceError('%s: target must not be the root itself' % what, field='target')
-        volume, source = item.get('volume'), item.get('source')
+        volume, source, content = item.get('volume'), item.get('source'), item.get('content')
         if (volume is None) == (source is None):
             raise ResourceError('%s: give exactly one of volume and source' % what,
                                 field='source' if volume is None else 'volume')
         if volume is not None:
+            if content is not None:
+                raise ResourceError('%s: content goes with source (a file this module writes), not with volume'
+                                    % what, field='content')
             _check_path(what, 'volumes_root', self.volumes_root)
             why = check_volume_name(volume)
             if why:
                 raise ResourceError('%s: volume name %r %s' % (what, volume, why), field='volume')
         else:
             _check_path(what, 'source', source)
-            if not os.path.exists(source):
+            if content is not None:
+                self._check_content_source(what, source, content)
+            elif not os.path.exists(source):
                 raise ResourceError('%s: source %s does not exist' % (what, source), field='source')
             for field in ('owner', 'group', 'mode'):
                 if item.get(field) is not None:
@@ -469,9 +525,25 @@ class BindVolume(_Mounts):
         except OSError as exc:
             raise ResourceError('%s: target cannot be resolved inside %s: %s' % (what, root, exc.strerror),
                                 field='target')
-        return {'root': root, 'target': target, 'volume': volume, 'source': source, 'read_only': item['read_only'],
-                'propagation': propagation, 'recursive': item['recursive'], 'owner': item.get('owner'),
-                'group': item.get('group'), 'mode': mode}
+        return {'root': root, 'target': target, 'volume': volume, 'source': source, 'content': content,
+                'read_only': item['read_only'], 'propagation': propagation, 'recursive': item['recursive'],
+                'owner': item.get('owner'), 'group': item.get('group'), 'mode': mode}
+
+    @staticmethod
+    def _check_content_source(what, source, content):
+        """A source the module writes: a regular file or nothing yet, below directories (or nothing yet)."""
+        if not isinstance(content, str):
+            raise ResourceError('%s: content must be a string' % what, field='content')
+        if os.path.isdir(source):
+            raise ResourceError('%s: source %s is a directory; with content, source is the file the content is '
+                                'written to' % (what, source), field='source')
+        if os.path.lexists(source) and not os.path.isfile(source):
+            raise ResourceError('%s: source %s exists and is not a regular file; with content, source is the file '
+                                'the content is written to' % (what, source), field='source')
+        base = existing_ancestor(os.path.dirname(source))
+        if not os.path.isdir(base):
+            raise ResourceError('%s: the directory of source %s cannot be made: %s is not a directory'
+                                % (what, source, base), field='source')
 
     @staticmethod
     def _check_owner(what, owner, group):
@@ -503,11 +575,25 @@ class BindVolume(_Mounts):
                               mount.mount_point, mount.propagation, mount.mount_point), field='propagation')
 
     def _remount_needed(self, current, desired) -> bool:
+        """Whether an update unmounts and mounts again. Never for content alone: that is written in place."""
         return any(current[f] != desired[f] for f in ('volume', 'source', 'recursive'))
 
+    def _rebind_needed(self, current, desired) -> bool:
+        """A remount, or content for a bind that no longer shows its source path's file (replaced or removed)."""
+        if self._remount_needed(current, desired):
+            return True
+        if desired.get('content') is None:
+            return False
+        key = (current['root'], current['target'])
+        if current.get('content') is None and key not in self.stale and key in self.specs:
+            # A plain bind of a host file given content now: is its source path still the file it shows?
+            self.bound_content(key, desired['source'], self.specs[key].where)
+        return key in self.stale
+
     def validate_plan(self, plan, current):
+        self._check_shared_sources(plan, current)
         table = self.mount_table()
-        for item in [c for c, d in plan.update if self._remount_needed(c, d)] + plan.delete:
+        for item in [c for c, d in plan.update if self._rebind_needed(c, d)] + plan.delete:
             spec = self.specs.get((item['root'], item['target']))
             if spec is not None:
                 self.check_not_busy(self.describe((item['root'], item['target'])), spec.where, submounts=False)
@@ -536,7 +622,69 @@ class BindVolume(_Mounts):
                     raise ResourceError('volume %r: purge would delete its data, but it is still mounted at %s'
                                         % (item['volume'], users[item['volume']]), field='purge')
 
+    def _check_shared_sources(self, plan, current):
+        """Binds that share a source file must agree on its content, or each run would rewrite it."""
+        changed = {self.key_of(d) for _c, d in plan.update} | {self.key_of(i) for i in plan.delete}
+        writers = {}
+        for item in plan.create + [d for _c, d in plan.update]:
+            if item.get('content') is not None:
+                writers.setdefault(item['source'], []).append(item)
+        for key in current:
+            # A bind left as it is keeps its source's content: what its record says was written.
+            spec = self.specs.get(key)
+            if key not in changed and spec is not None and spec.config.get('content') is not None \
+                    and spec.config['source'] in writers:
+                writers[spec.config['source']].append(spec.config)
+        for source, items in writers.items():
+            # items[0] is in the plan: the error names its position in config.
+            other = next((i for i in items if i['content'] != items[0]['content']), None)
+            if other is not None:
+                raise ResourceError('%s: source %s is also written by %s, with other content'
+                                    % (self.describe(self.key_of(items[0])), source, self.describe(self.key_of(other))),
+                                    field='content', key=self.key_of(items[0]))
+
     # -- writing --------------------------------------------------------------
+    def write_content(self, path, content) -> None:
+        """Make the file at PATH hold CONTENT: written in place (the same inode, which binds of it show).
+
+        Missing directories are made 0755 and a missing file 0644; a file that already holds CONTENT
+        is not written at all.
+        """
+        data = content.encode('utf-8')
+        found = self.source_file(path)
+        if found is not None and found[2] == data:
+            return
+        fd, created = None, False
+        if found is not None:
+            try:
+                # Never O_CREAT over it and never a rename: truncated and written, the same inode.
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except FileNotFoundError:
+                pass
+        if fd is None:
+            for missing in missing_dirs(os.path.dirname(path)):
+                os.mkdir(missing, 0o755)
+                os.chmod(missing, 0o755)
+            created = True
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileExistsError:
+                created = False
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if created:
+                os.fchmod(fd, 0o644)  # whatever the umask
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, 'not a regular file', path)
+            os.ftruncate(fd, 0)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        self.files[path] = (st.st_dev, st.st_ino, data)
+
     def ensure_volume(self, item) -> str:
         """Create the volume (its directory with our marker, and _data) unless it exists; return _data."""
         vol_dir = self.volume_dir(item['volume'])
@@ -573,6 +721,8 @@ class BindVolume(_Mounts):
 
     def create(self, item):
         what = self.describe((item['root'], item['target']))
+        if item.get('content') is not None:
+            self.write_content(item['source'], item['content'])
         source = self.ensure_volume(item) if item['volume'] is not None else item['source']
         src_fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
         try:
@@ -605,6 +755,7 @@ class BindVolume(_Mounts):
             self.records.remove(spec)
             raise
         self.table = None
+        self.stale.discard((item['root'], item['target']))
 
     @staticmethod
     def fstab_options(item) -> list:
@@ -638,18 +789,23 @@ class BindVolume(_Mounts):
     def update(self, current, desired):
         key = (current['root'], current['target'])
         spec = self.specs[key]
-        if self._remount_needed(current, desired):
+        if self._rebind_needed(current, desired):
             self._delete(current, purge=False)
             self.create(desired)
             return
-        what = self.describe(key)
-        if desired['volume'] is not None:
-            self.apply_ownership(self.source_of(desired), desired)
-        self.set_attributes(what, spec.where, desired, set(spec.extra.get('before', ())))
-        spec.config = desired
-        spec.options = self.fstab_options(desired)
-        self.records.save(spec)
-        self.table = None
+        if desired.get('content') is not None:
+            # Through the source path on the host: the same inode, so the bind shows it, read-only or not.
+            self.write_content(desired['source'], desired['content'])
+        if any(current[f] != desired[f] for f in desired if f != 'content'):
+            what = self.describe(key)
+            if desired['volume'] is not None:
+                self.apply_ownership(self.source_of(desired), desired)
+            self.set_attributes(what, spec.where, desired, set(spec.extra.get('before', ())))
+            self.table = None
+        if spec.config != desired:
+            spec.config = desired
+            spec.options = self.fstab_options(desired)
+            self.records.save(spec)
 
     def delete(self, item):
         self._delete(item, self.purge)

@@ -22,6 +22,9 @@ description:
     runc#5390), and the result is checked.
   - A bind mount in place is never mounted again on a re-run; a change of read-only or propagation is made in place,
     a change of source unmounts it first (only when nothing uses it, unless O(lazy_unmount=true)).
+  - With O(config[].content), the module writes the source file itself before binding it, as a container engine
+    writes a container's C(/etc/hosts), C(/etc/hostname) and C(/etc/resolv.conf); one task writes and binds them all.
+    A changed content is written in place, into the very file the bind mount shows, with no remount.
   - A bind mount is owned by this collection when a record under C(/run/anatomy/mounts) names it and it is still
     mounted. A volume is owned when this collection created its directory, which then holds C(anatomy.json).
 author:
@@ -56,7 +59,26 @@ options:
       source:
         description:
           - A host path (directory or file) to bind instead of a volume. Exclusive with O(config[].volume).
+          - It must exist, unless O(config[].content) is given.
         type: path
+      content:
+        description:
+          - The content of the file O(config[].source), which the module writes before binding it. Only with
+            O(config[].source), never with O(config[].volume).
+          - O(config[].source) then need not exist; missing directories above it are created with mode V(0755) and
+            a missing file with mode V(0644). It must not be a directory or anything but a regular file.
+          - When the file's content differs, the file is truncated and written in place, never replaced by a
+            rename, so that a bind mount of it shows the new content at once, also a read-only one (the file is
+            written through O(config[].source) on the host). A change of content alone never unmounts or remounts.
+          - The file is read on every run and its actual content reported (V(null) when it is missing or
+            unreadable), so a file edited by hand is written again. A file replaced by another one at
+            O(config[].source) (by a rename, as C(sed -i) and many editors do) is no longer the one the bind
+            mount shows; it is reported as V(null), and then written and bound again.
+          - Binds that share a source file must give it the same content.
+          - Deleting the bind mount unmounts it and leaves the file where it is (it lives in a directory of the
+            caller's); the module never deletes it, not even with O(purge=true).
+          - Without it, the module never writes to O(config[].source).
+        type: str
       read_only:
         description:
           - Whether the mount is read-only. Defaults to V(false).
@@ -120,6 +142,24 @@ EXAMPLES = r"""
         source: /etc/localtime
         read_only: true
 
+- name: A container's /etc/hosts and /etc/hostname, written by the module and bind-mounted read-only
+  anatomy.containers.bind_volume:
+    config:
+      - root: /var/lib/anatomy/containers/web/merged
+        target: /etc/hosts
+        source: /var/lib/anatomy/containers/web/hosts
+        read_only: true
+        content: |
+          127.0.0.1 localhost
+          ::1 localhost ip6-localhost ip6-loopback
+          10.88.0.2 web
+      - root: /var/lib/anatomy/containers/web/merged
+        target: /etc/hostname
+        source: /var/lib/anatomy/containers/web/hostname
+        read_only: true
+        content: |
+          web
+
 - name: Unmount the volume and delete its data
   anatomy.containers.bind_volume:
     config:
@@ -141,10 +181,13 @@ after:
   returned: when O(state) is not V(gathered)
   type: list
   elements: dict
-  sample: [{"root": "/", "target": "/srv/data", "volume": "data", "source": null, "read_only": false,
+  sample: [{"root": "/", "target": "/srv/data", "volume": "data", "source": null, "content": null, "read_only": false,
             "propagation": "rprivate", "recursive": true, "owner": null, "group": null, "mode": null}]
 gathered:
-  description: The owned bind mounts, in the shape of O(config).
+  description:
+    - The owned bind mounts, in the shape of O(config).
+    - For a bind with O(config[].content), its C(content) here (as in RV(before) and RV(after)) is what its source
+      file holds, or V(null) when the file is missing, unreadable or no longer the one bound.
   returned: when O(state=gathered)
   type: list
   elements: dict
@@ -164,6 +207,7 @@ OPTIONS = dict(
     root=dict(type='path'),
     volume=dict(type='str'),
     source=dict(type='path'),
+    content=dict(type='str'),
     read_only=dict(type='bool'),
     propagation=dict(type='str', choices=['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']),
     recursive=dict(type='bool'),

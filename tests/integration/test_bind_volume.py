@@ -1,7 +1,8 @@
 # Copyright (c) 2026, anatomy.containers developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""bind_volume on a real lab host: volumes that outlive their mounts, read-only binds, propagation, safe targets.
+"""bind_volume on a real lab host: volumes that outlive their mounts, read-only binds, propagation, safe targets,
+files written with content and bound.
 
 Root filesystems are directories under BASE, and one is a real overlay made by overlay_mount, as a
 container's would be. Volumes live in their own volumes_root under BASE.
@@ -229,6 +230,9 @@ def test_file_source(ansible, host):
     (bind(R1, '/v', source='/etc', owner='root'), 'applies to volumes only'),
     (bind(R1, '/v', volume='v', owner='no-such-user'), "owner 'no-such-user' does not exist"),
     (bind(R1, '/v', volume='v', mode='999'), 'mode must be octal'),
+    (bind(R1, '/v', volume='v', content='x\n'), 'content goes with source'),
+    (bind(R1, '/v', source=BASE, content='x\n'), 'is a directory; with content'),
+    (bind(R1, '/v', source=R1 + '/v/hosts', content='x\n', mode='0600'), 'applies to volumes only'),
     (bind(R1, 'relative', volume='v'), 'must be an absolute path'),
     (bind(R1, '/', volume='v'), 'must not be the root itself'),
     (bind(BASE + '/nothere', '/v', volume='v'), 'is not a directory'),
@@ -240,3 +244,99 @@ def test_refused_inputs_change_nothing(ansible, host, item, match):
         failed(ansible, host, 'bind_volume', {'config': [item], 'volumes_root': VOLUMES}, match, check=check)
     assert mountinfo(host, '/') == before
     assert host.run('test -e %s/v || test -e %s/v' % (R1, VOLUMES), check=False).returncode != 0
+
+
+# -- content: files the module writes and binds, as an engine's /etc/hosts, /etc/hostname, /etc/resolv.conf ------
+FILES = BASE + '/c3-files'
+R3 = BASE + '/r3'
+HOSTS = '127.0.0.1 localhost\n10.88.0.2 web\n'
+
+
+def inode(host, path):
+    return host.run('stat -c %%i %s' % path).stdout.strip()
+
+
+def test_content_written_bound_and_rewritten_in_place(ansible, host):
+    host.run('mkdir -p %s' % R3)
+    hosts = bind(R3, '/etc/hosts', source=FILES + '/hosts', content=HOSTS)
+    hostname = bind(R3, '/etc/hostname', source=FILES + '/hostname', content='web\n', read_only=True)
+    params = {'config': [hosts, hostname], 'volumes_root': VOLUMES}
+
+    def nothing_yet(check):
+        assert [(a['target'], a['content']) for a in check['diff']['after']['config'] if a['root'] == R3] == [
+            ('/etc/hostname', 'web\n'), ('/etc/hosts', HOSTS)]
+        assert host.run('test -e %s || test -e %s/etc' % (FILES, R3), check=False).returncode != 0
+
+    applied = converge_checked(ansible, host, 'bind_volume', params, before_apply=nothing_yet)
+    assert [a['content'] for a in applied['after'] if a['root'] == R3] == ['web\n', HOSTS]
+    assert host.run('stat -c "%%a %%F" %s %s/hosts %s/hostname' % (FILES, FILES, FILES)).stdout.splitlines() == [
+        '755 directory', '644 regular file', '644 regular file']
+    assert host.run('cat %s/etc/hosts' % R3).stdout == HOSTS
+    assert host.run('cat %s/etc/hostname' % R3).stdout == 'web\n'
+    mounts = mountinfo(host, R3)
+    ids = {point: mounts[point][0] for point in (R3 + '/etc/hosts', R3 + '/etc/hostname')}
+    assert 'ro' in mounts[R3 + '/etc/hostname'][1] and 'rw' in mounts[R3 + '/etc/hosts'][1]
+    inodes = {name: inode(host, '%s/%s' % (FILES, name)) for name in ('hosts', 'hostname')}
+    assert inode(host, R3 + '/etc/hosts') == inodes['hosts']
+
+    # New content: written in place (the same inode), seen through the binds in place, read-only one included;
+    # nothing unmounted or remounted. The diff shows the content.
+    new_hosts = HOSTS + '10.88.0.3 db\n'
+    result = run(ansible, host, [dict(hosts, content=new_hosts), dict(hostname, content='web2\n')])
+    assert result['changed']
+    assert [(a['content'], a['read_only']) for a in result['diff']['before']['config'] if a['root'] == R3] == [
+        ('web\n', True), (HOSTS, False)]
+    assert [(a['content'], a['read_only']) for a in result['diff']['after']['config'] if a['root'] == R3] == [
+        ('web2\n', True), (new_hosts, False)]
+    assert host.run('cat %s/etc/hosts' % R3).stdout == new_hosts
+    assert host.run('cat %s/etc/hostname' % R3).stdout == 'web2\n'
+    assert {name: inode(host, '%s/%s' % (FILES, name)) for name in ('hosts', 'hostname')} == inodes
+    mounts = mountinfo(host, R3)
+    assert {point: mounts[point][0] for point in ids} == ids and 'ro' in mounts[R3 + '/etc/hostname'][1]
+    assert host.run('echo x > %s/etc/hostname' % R3, check=False).returncode != 0  # still read-only inside
+    assert not run(ansible, host, [dict(hosts, content=new_hosts), dict(hostname, content='web2\n')])['changed']
+
+    # Check mode: reported, nothing written.
+    check = ansible(host, M + 'bind_volume', {'config': [hosts], 'volumes_root': VOLUMES}, check=True, diff=True)
+    assert check['_status'] == 'ok' and check['changed']
+    assert [a['content'] for a in check['diff']['after']['config'] if a['target'] == '/etc/hosts'] == [HOSTS]
+    assert host.run('cat %s/hosts' % FILES).stdout == new_hosts
+
+    # Edited by hand, in place: seen (gathered, before) and written again, the same inode, no remount.
+    host.run('echo "6.6.6.6 evil" >> %s/hosts' % FILES)
+    gathered = ansible(host, M + 'bind_volume', {'state': 'gathered', 'volumes_root': VOLUMES})['gathered']
+    assert [g['content'] for g in gathered if g['target'] == '/etc/hosts'] == [new_hosts + '6.6.6.6 evil\n']
+    result = run(ansible, host, [dict(hosts, content=new_hosts)])
+    assert result['changed'] and mine(result, R3, '/etc/hosts')[0]['content'] == new_hosts
+    assert [b['content'] for b in result['before'] if b['target'] == '/etc/hosts'] == [new_hosts + '6.6.6.6 evil\n']
+    assert host.run('cat %s/etc/hosts' % R3).stdout == new_hosts and inode(host, FILES + '/hosts') == inodes['hosts']
+    assert mountinfo(host, R3)[R3 + '/etc/hosts'][0] == ids[R3 + '/etc/hosts']
+
+    # Edited by hand with sed -i, which renames a new file over it: the bind still shows the old one, so the
+    # file is written and bound again.
+    host.run("sed -i 's/web2/other/' %s/hostname" % FILES)
+    assert host.run('cat %s/etc/hostname' % R3).stdout == 'web2\n'
+    result = run(ansible, host, [dict(hostname, content='web2\n')])
+    assert result['changed'] and [b['content'] for b in result['before'] if b['target'] == '/etc/hostname'] == [None]
+    assert host.run('cat %s/etc/hostname' % R3).stdout == 'web2\n'
+    assert inode(host, R3 + '/etc/hostname') == inode(host, FILES + '/hostname')
+    assert 'ro' in mountinfo(host, R3)[R3 + '/etc/hostname'][1]
+    assert not run(ansible, host, [dict(hostname, content='web2\n')])['changed']
+
+    # Deleted: unmounted, the files stay.
+    result = run(ansible, host, [bind(R3, '/etc/hosts'), bind(R3, '/etc/hostname')], 'deleted', purge=True)
+    assert result['changed'] and not [m for m in mountinfo(host, R3) if m != R3]
+    assert host.run('cat %s/hosts %s/hostname' % (FILES, FILES)).stdout == new_hosts + 'web2\n'
+
+
+def test_content_with_a_volume_is_refused_before_any_change(ansible, host):
+    host.run('mkdir -p %s' % R3)
+    good = bind(R3, '/etc/resolv.conf', source=FILES + '/new/resolv.conf', content='nameserver 192.0.2.53\n')
+    before = mountinfo(host, '/')
+    for check in (True, False):
+        params = {'config': [good, bind(R3, '/etc/hosts', volume='v', content='x')], 'volumes_root': VOLUMES}
+        result = failed(ansible, host, 'bind_volume', params, 'content goes with source', check=check)
+        assert (result['index'], result['field']) == (1, 'content')
+    assert mountinfo(host, '/') == before
+    assert host.run('test -e %s/new || test -e %s/etc/resolv.conf || test -e %s/v' % (FILES, R3, VOLUMES),
+                    check=False).returncode != 0

@@ -21,7 +21,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._mounts import 
     MountTable, Records, Resolver, _split_super_options,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import BindVolume, OverlayMount
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError, converge
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError, converge, make_plan
 
 
 class FakeKernel:
@@ -34,6 +34,7 @@ class FakeKernel:
         self.dtype_map = dtypes or {}
         self.keep_private = keep_private
         self.busy = set()
+        self.file_binds = set()
         self.calls = []
         self.next_id = 100
 
@@ -69,6 +70,11 @@ class FakeKernel:
             source = os.readlink(source) if source.startswith('/proc/self/fd/') else source
             origin = self.mountinfo().containing(source)
             self.add(target, origin.fstype, options=origin.options, optional=origin.optional)
+            if os.path.isfile(source) and os.path.isfile(target):
+                # A file bind shows the source's inode at the target: a hard link does too (same temp dir).
+                os.unlink(target)
+                os.link(source, target)
+                self.file_binds.add(target)
             return
         self.add(target, fstype, super_options=_split_super_options(data.encode()))
 
@@ -80,6 +86,10 @@ class FakeKernel:
         if target in self.busy and not flags & MNT_DETACH:
             raise OSError(errno.EBUSY, 'busy', target)
         self.mounts.remove(top)
+        if target in self.file_binds:
+            self.file_binds.discard(target)
+            os.unlink(target)
+            open(target, 'w').close()  # the mount point, the empty file under the bind
 
     def fsmount_overlay(self, target, calls, flags):
         self.calls.append(('fsmount', target, calls, flags))
@@ -315,7 +325,8 @@ def bind_resource(tmp, kernel, **kwargs):
 
 
 def bind(root, target, **options):
-    item = dict.fromkeys(('volume', 'source', 'read_only', 'propagation', 'recursive', 'owner', 'group', 'mode'))
+    item = dict.fromkeys(('volume', 'source', 'content', 'read_only', 'propagation', 'recursive', 'owner', 'group',
+                          'mode'))
     item.update(root=str(root), target=target, **options)
     return item
 
@@ -458,3 +469,230 @@ def test_changing_the_source_unmounts_first(tmp, rootfs):
     assert result['after'][0]['volume'] == 'two'
     assert [c[0] for c in kernel.calls].count('umount') == 1
     assert (tmp / 'volumes' / 'one' / '_data').is_dir()
+
+
+# -- bind_volume with content -----------------------------------------------------------------------
+HOSTS = '127.0.0.1 localhost\n10.88.0.2 web\n'
+
+
+def mount_calls(kernel):
+    """mount(2) and umount2(2) calls that bind, remount or unmount (propagation changes aside)."""
+    return [c for c in kernel.calls if c[0] == 'umount' or c[4] & (MS_BIND | MS_REMOUNT)]
+
+
+@pytest.mark.parametrize('item, field, match', [
+    ({'volume': 'v', 'content': 'x'}, 'content', 'content goes with source'),
+    ({'source': 'DIR', 'content': 'x'}, 'source', 'is a directory; with content, source is the file'),
+    ({'source': 'LINK', 'content': 'x'}, 'source', 'exists and is not a regular file'),
+    ({'source': 'FILE/below', 'content': 'x'}, 'source', 'cannot be made: %s is not a directory'),
+    ({'source': 'NEW', 'content': 'x', 'mode': '0600'}, 'mode', 'applies to volumes only'),
+    ({'source': 'NEW'}, 'source', 'does not exist'),
+])
+def test_content_bad_input_is_refused_before_any_change(tmp, rootfs, item, field, match):
+    (tmp / 'dir').mkdir()
+    (tmp / 'file').write_text('keep\n')
+    os.symlink(str(tmp / 'nowhere'), tmp / 'link')
+    paths = {'DIR': str(tmp / 'dir'), 'LINK': str(tmp / 'link'), 'FILE': str(tmp / 'file'), 'NEW': str(tmp / 'new/f')}
+    item = {k: (paths[v.split('/')[0]] + v[len(v.split('/')[0]):] if k == 'source' else v) for k, v in item.items()}
+    kernel = FakeKernel()
+    good = bind(rootfs, '/etc/hostname', source=str(tmp / 'good' / 'hostname'), content='good\n')
+    with pytest.raises(ResourceError, match=match.replace('%s', '.*')) as err:
+        converge(bind_resource(tmp, kernel), [good, {**bind(rootfs, '/etc/bad'), **item}], 'merged')
+    assert err.value.details == {'index': 1, 'field': field}
+    assert kernel.calls == [] and not (tmp / 'good').exists() and not (tmp / 'new').exists()
+    assert not (rootfs / 'etc' / 'hostname').exists() and (tmp / 'file').read_text() == 'keep\n'
+
+
+def test_content_is_written_then_bound_and_read_back(tmp, rootfs):
+    kernel = FakeKernel()
+    source = tmp / 'c1' / 'etc' / 'hosts'
+    item = bind(rootfs, '/etc/hosts', source=str(source), content=HOSTS, read_only=True)
+    result = converge(bind_resource(tmp, kernel), [item], 'merged')
+    assert result['changed'] and result['after'][0]['content'] == HOSTS and result['after'][0]['read_only']
+    assert source.read_text() == HOSTS and oct(source.stat().st_mode & 0o7777) == '0o644'
+    assert all(oct(d.stat().st_mode & 0o7777) == '0o755' for d in (tmp / 'c1', tmp / 'c1' / 'etc'))
+    # What the bind shows: the source's inode.
+    assert os.stat(rootfs / 'etc' / 'hosts').st_ino == source.stat().st_ino
+    assert (rootfs / 'etc' / 'hosts').read_text() == HOSTS
+    assert Records(str(tmp / 'records')).load('bind')[0].config['content'] == HOSTS
+    calls = len(kernel.calls)
+    mtime = source.stat().st_mtime_ns
+    again = converge(bind_resource(tmp, kernel), [item], 'merged')
+    assert not again['changed'] and len(kernel.calls) == calls and source.stat().st_mtime_ns == mtime
+    assert converge(bind_resource(tmp, kernel), None, 'gathered')['gathered'] == result['after']
+
+
+def test_content_into_an_existing_file_keeps_its_inode_and_mode(tmp, rootfs):
+    source = tmp / 'hostname'
+    source.write_text('old-name-that-is-longer\n')
+    source.chmod(0o640)
+    inode = source.stat().st_ino
+    kernel = FakeKernel()
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc/hostname', source=str(source), content='web\n')],
+             'merged')
+    assert source.read_text() == 'web\n' and source.stat().st_ino == inode
+    assert oct(source.stat().st_mode & 0o7777) == '0o640'
+
+
+@pytest.mark.parametrize('read_only', [False, True])
+def test_a_content_change_is_an_update_written_in_place_without_remount(tmp, rootfs, read_only):
+    kernel = FakeKernel()
+    source = tmp / 'hosts'
+    item = bind(rootfs, '/etc/hosts', source=str(source), content=HOSTS, read_only=read_only)
+    converge(bind_resource(tmp, kernel), [item], 'merged')
+    inode, calls = source.stat().st_ino, len(kernel.calls)
+    new = HOSTS + '10.88.0.3 db\n'
+    resource = bind_resource(tmp, kernel)
+    owned, foreign = resource.read()
+    plan = make_plan(resource, owned, foreign, [dict(item, content=new)], 'merged')
+    assert (plan.create, plan.delete, len(plan.update)) == ([], [], 1)
+    current, desired = plan.update[0]
+    assert (current['content'], desired['content']) == (HOSTS, new)
+    assert not resource._remount_needed(current, desired) and not resource._rebind_needed(current, desired)
+    result = converge(bind_resource(tmp, kernel), [dict(item, content=new)], 'merged')
+    assert result['changed'] and [(b['content'], b['read_only']) for b in result['after']] == [(new, read_only)]
+    assert len(kernel.calls) == calls  # not one mount(2) call: neither a remount nor a propagation change
+    assert source.stat().st_ino == inode and (rootfs / 'etc' / 'hosts').read_text() == new
+    assert Records(str(tmp / 'records')).load('bind')[0].config['content'] == new
+    # Shorter content: truncated.
+    converge(bind_resource(tmp, kernel), [dict(item, content='x\n')], 'merged')
+    assert (rootfs / 'etc' / 'hosts').read_text() == 'x\n' and source.stat().st_ino == inode
+
+
+def test_remount_needed_ignores_content():
+    resource = BindVolume(FakeKernel())
+    current = {'volume': None, 'source': '/s', 'recursive': True, 'content': 'a'}
+    assert not resource._remount_needed(current, dict(current, content='b'))
+    assert not resource._remount_needed(current, dict(current, content=None))
+    assert resource._remount_needed(current, dict(current, source='/t'))
+
+
+def test_a_file_edited_by_hand_is_reported_and_written_again(tmp, rootfs):
+    kernel = FakeKernel()
+    source = tmp / 'hosts'
+    item = bind(rootfs, '/etc/hosts', source=str(source), content=HOSTS)
+    converge(bind_resource(tmp, kernel), [item], 'merged')
+    inode, calls = source.stat().st_ino, len(kernel.calls)
+    with open(source, 'a') as handle:
+        handle.write('6.6.6.6 evil\n')
+    assert converge(bind_resource(tmp, kernel), None, 'gathered')['gathered'][0]['content'] == HOSTS + '6.6.6.6 evil\n'
+    result = converge(bind_resource(tmp, kernel), [item], 'merged', check_mode=True)
+    assert result['changed'] and result['before'][0]['content'] == HOSTS + '6.6.6.6 evil\n'
+    assert result['after'][0]['content'] == HOSTS and source.read_text() == HOSTS + '6.6.6.6 evil\n'
+    # merged without content keeps the file as it is.
+    assert not converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc/hosts')], 'merged')['changed']
+    result = converge(bind_resource(tmp, kernel), [item], 'replaced')
+    assert result['changed'] and result['after'][0]['content'] == HOSTS
+    assert source.read_text() == HOSTS and source.stat().st_ino == inode and len(kernel.calls) == calls
+    # Bytes that are not UTF-8: shown, and written again.
+    source.write_bytes(b'\xff\xfe\n')
+    before = converge(bind_resource(tmp, kernel), [item], 'merged')['before'][0]['content']
+    assert before == '\ufffd\ufffd\n' and source.read_text() == HOSTS
+
+
+@pytest.mark.parametrize('how', ['renamed over', 'removed'])
+def test_a_file_replaced_at_the_source_path_is_bound_again(tmp, rootfs, how):
+    """sed -i and editors replace a file by a rename: writing the new file would not reach the bind."""
+    kernel = FakeKernel()
+    source = tmp / 'hosts'
+    item = bind(rootfs, '/etc/hosts', source=str(source), content=HOSTS)
+    converge(bind_resource(tmp, kernel), [item], 'merged')
+    if how == 'removed':
+        source.unlink()
+    else:
+        (tmp / 'hosts.new').write_text(HOSTS)  # even with the right content: it is not the file bound
+        os.rename(tmp / 'hosts.new', source)
+    assert converge(bind_resource(tmp, kernel), None, 'gathered')['gathered'][0]['content'] is None
+    result = converge(bind_resource(tmp, kernel), [item], 'merged')
+    assert result['changed'] and result['before'][0]['content'] is None and result['after'][0]['content'] == HOSTS
+    assert [c[0] for c in mount_calls(kernel)] == ['mount', 'umount', 'mount']
+    assert os.stat(rootfs / 'etc' / 'hosts').st_ino == source.stat().st_ino
+    assert (rootfs / 'etc' / 'hosts').read_text() == HOSTS
+    assert not converge(bind_resource(tmp, kernel), [item], 'merged')['changed']
+
+
+def test_a_plain_file_bind_given_content_is_written_in_place(tmp, rootfs):
+    kernel = FakeKernel()
+    source = tmp / 'resolv.conf'
+    source.write_text('nameserver 192.0.2.1\n')
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc/resolv.conf', source=str(source))], 'merged')
+    assert converge(bind_resource(tmp, kernel), None, 'gathered')['gathered'][0]['content'] is None
+    calls = len(kernel.calls)
+    result = converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc/resolv.conf', content='nameserver ::1\n')],
+                      'merged')
+    assert result['changed'] and result['after'][0]['content'] == 'nameserver ::1\n' and len(kernel.calls) == calls
+    assert (rootfs / 'etc' / 'resolv.conf').read_text() == 'nameserver ::1\n'
+
+
+def test_content_in_check_mode_writes_nothing(tmp, rootfs):
+    kernel = FakeKernel()
+    item = bind(rootfs, '/etc/hosts', source=str(tmp / 'c' / 'hosts'), content=HOSTS)
+    result = converge(bind_resource(tmp, kernel), [item], 'merged', check_mode=True)
+    assert result['changed'] and result['after'][0]['content'] == HOSTS
+    assert kernel.calls == [] and not (tmp / 'c').exists() and not (rootfs / 'etc' / 'hosts').exists()
+    assert converge(bind_resource(tmp, kernel), [item], 'merged')['after'] == result['after']
+
+
+def test_deleting_a_content_bind_unmounts_it_and_keeps_the_file(tmp, rootfs):
+    kernel = FakeKernel()
+    source = tmp / 'hosts'
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc/hosts', source=str(source), content=HOSTS)], 'merged')
+    result = converge(bind_resource(tmp, kernel, purge=True), None, 'deleted')
+    assert result['changed'] and result['after'] == [] and source.read_text() == HOSTS
+    assert kernel.mountinfo().at(str(rootfs / 'etc' / 'hosts')) is None
+
+
+def test_binds_sharing_a_source_file_must_agree_on_its_content(tmp, rootfs):
+    kernel = FakeKernel()
+    shared = str(tmp / 'resolv.conf')
+    (rootfs / 'b').mkdir()
+    one = bind(rootfs, '/etc/resolv.conf', source=shared, content='nameserver 192.0.2.1\n')
+    same = bind(rootfs, '/b/resolv.conf', source=shared, content='nameserver 192.0.2.1\n')
+    other = bind(rootfs, '/b/other.conf', source=shared, content='nameserver 192.0.2.2\n')
+    with pytest.raises(ResourceError, match="is also written by bind mount '/b/other.conf' in .*, with other content"):
+        converge(bind_resource(tmp, kernel), [one, other], 'merged')
+    assert kernel.calls == []
+    converge(bind_resource(tmp, kernel), [one, same], 'merged')
+    # Against a bind left in place: refused too, naming the one in config.
+    with pytest.raises(ResourceError) as err:
+        converge(bind_resource(tmp, kernel), [other], 'merged')
+    assert err.value.details['index'] == 0
+    # Unless that bind goes away in the same run.
+    converge(bind_resource(tmp, kernel), [other], 'overridden')
+    assert (rootfs / 'b' / 'other.conf').read_text() == 'nameserver 192.0.2.2\n'
+
+
+def test_each_source_file_is_read_once_a_run(tmp, rootfs, monkeypatch):
+    kernel = FakeKernel()
+    config = [bind(rootfs, '/etc/f%d' % i, source=str(tmp / 'src' / ('f%d' % i)), content='%d\n' % i)
+              for i in range(20)]
+    converge(bind_resource(tmp, kernel), config, 'merged')
+    opened = []
+    real_open = os.open
+
+    def counting_open(path, flags, *args, **kwargs):
+        if str(path).startswith(str(tmp / 'src')):
+            opened.append((str(path), flags & (os.O_WRONLY | os.O_RDWR)))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', counting_open)
+    changed = [dict(item, content='new %d\n' % i) for i, item in enumerate(config)]
+    result = converge(bind_resource(tmp, kernel), changed, 'merged')
+    assert result['changed'] and [b['content'] for b in result['after']] == sorted(c['content'] for c in changed)
+    reads = [path for path, write in opened if not write]
+    writes = [path for path, write in opened if write]
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == 20 and len(writes) == 20
+
+
+def test_records_from_before_content_read_as_without_content(tmp, rootfs):
+    kernel = FakeKernel()
+    (tmp / 'src').mkdir()
+    item = bind(rootfs, '/srv', source=str(tmp / 'src'))
+    converge(bind_resource(tmp, kernel), [item], 'merged')
+    records = Records(str(tmp / 'records'))
+    spec = records.load('bind')[0]
+    del spec.config['content']
+    records.save(spec)
+    gathered = converge(bind_resource(tmp, kernel), None, 'gathered')['gathered']
+    assert gathered[0]['content'] is None
+    assert not converge(bind_resource(tmp, kernel), [item], 'merged')['changed']

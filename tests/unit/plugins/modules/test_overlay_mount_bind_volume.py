@@ -108,3 +108,34 @@ def test_bind_main_volume_and_refused_name(kernel, tmp_path, output):
                            'volumes_root': volumes})
     result = output()
     assert result['failed'] and "must not contain '/'" in result['msg'] and result['field'] == 'volume'
+
+
+def test_bind_main_content_in_check_mode_and_diff(kernel, tmp_path, output):
+    (tmp_path / 'root').mkdir()
+    source = tmp_path / 'c' / 'hosts'
+    args = {'config': [{'root': str(tmp_path / 'root'), 'target': '/etc/hosts', 'source': str(source),
+                        'content': '127.0.0.1 localhost\n', 'read_only': True}], 'volumes_root': str(tmp_path / 'v')}
+    run_main(bind_volume, args, check=True, diff=True)
+    checked = output()
+    assert checked['changed'] and kernel.calls == [] and not source.exists()
+    assert checked['diff']['before'] == {'config': []}
+    assert checked['diff']['after']['config'][0]['content'] == '127.0.0.1 localhost\n'
+    run_main(bind_volume, args, diff=True)
+    applied = output()
+    assert applied['after'] == checked['after'] and source.read_text() == '127.0.0.1 localhost\n'
+    args['config'][0]['content'] = '127.0.0.1 localhost\n10.88.0.2 web\n'
+    run_main(bind_volume, args, diff=True)
+    changed = output()
+    assert changed['changed'] and changed['diff']['before']['config'][0]['content'] == '127.0.0.1 localhost\n'
+    assert changed['diff']['after']['config'][0]['content'] == '127.0.0.1 localhost\n10.88.0.2 web\n'
+    run_main(bind_volume, args)
+    assert not output()['changed']
+
+
+def test_bind_main_content_with_a_volume_names_the_field(kernel, tmp_path, output):
+    (tmp_path / 'root').mkdir()
+    run_main(bind_volume, {'config': [{'root': str(tmp_path / 'root'), 'target': '/etc/hosts', 'volume': 'v',
+                                       'content': 'x'}], 'volumes_root': str(tmp_path / 'v')})
+    result = output()
+    assert result['failed'] and 'content goes with source' in result['msg']
+    assert (result['index'], result['field']) == (0, 'content') and kernel.calls == []
