@@ -20,6 +20,13 @@ network stack. It works with the pyroute2 Debian 12 ships (0.7.x) and with
   ``/run/netns/NAME`` (``/run/netns`` made a shared mount first), and back;
   it is deleted by unmounting and unlinking that file.
 
+Reads (link, address and route dumps, a link by name, a namespace's id) do not go
+through pyroute2: pyroute2 decodes every attribute of every message into objects,
+which was most of a run's time. A plain netlink socket (:class:`NetlinkSocket`)
+asks for them and :func:`parse_link`, :func:`parse_address` and :func:`parse_route`
+decode only the few attributes used here. Writes go through pyroute2, one request
+per change, and a change the last dump shows as done already is not sent.
+
 The validation helpers at the end (names, CIDRs, MACs, MTUs) are pure functions,
 shared by the resources in ``_netlink_resources``.
 """
@@ -33,6 +40,8 @@ import inspect
 import ipaddress
 import os
 import re
+import socket
+import struct
 import traceback
 from contextlib import contextmanager
 
@@ -134,11 +143,224 @@ def _ipr_takes_groups() -> bool:
         return False
 
 
+# -- reads: a plain netlink socket and the few attributes used ---------------------------------
+NETLINK_ROUTE = 0
+SOL_NETLINK = 270
+NETLINK_GET_STRICT_CHK = 12
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+RTM_GETLINK = 18
+RTM_GETADDR = 22
+RTM_GETROUTE = 26
+RTM_GETNSID = 90
+
+IFLA_ADDRESS = 1
+IFLA_IFNAME = 3
+IFLA_MTU = 4
+IFLA_LINK = 5
+IFLA_MASTER = 10
+IFLA_LINKINFO = 18
+IFLA_IFALIAS = 20
+IFLA_LINK_NETNSID = 37
+IFLA_INFO_KIND = 1
+IFLA_INFO_DATA = 2
+IFLA_BR_STP_STATE = 5
+IFA_ADDRESS = 1
+IFA_LOCAL = 2
+RTA_DST = 1
+RTA_OIF = 4
+RTA_GATEWAY = 5
+RTA_TABLE = 15
+NETNSA_NSID = 1
+NETNSA_FD = 3
+
+_NLMSGHDR = struct.Struct('=IHHII')     # length, type, flags, seq, pid
+_NLATTR = struct.Struct('=HH')          # length, type
+_IFINFOMSG = struct.Struct('=BxHiII')   # family, type, index, flags, change
+_IFADDRMSG = struct.Struct('=BBBBI')    # family, prefixlen, flags, scope, index
+_RTMSG = struct.Struct('=BBBBBBBBI')    # family, dst_len, src_len, tos, table, protocol, scope, type, flags
+_RTGENMSG = struct.Struct('=B3x')       # family, padded to 4 bytes
+_U32 = struct.Struct('=I')
+_S32 = struct.Struct('=i')
+_RECV_SIZE = 1 << 16                    # a kernel dump part is at most 32 KiB
+
+_LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_LINKINFO, IFLA_IFALIAS,
+                         IFLA_LINK_NETNSID))
+
+
+def nl_attrs(data: bytes, offset: int = 0, wanted=None) -> dict:
+    """{type: payload} of the netlink attributes in data from offset on (only the wanted types, if given)."""
+    attrs = {}
+    end = len(data)
+    while offset + 4 <= end:
+        length, kind = _NLATTR.unpack_from(data, offset)
+        if length < 4:
+            break
+        kind &= 0x3fff  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+        if wanted is None or kind in wanted:
+            attrs[kind] = data[offset + 4:offset + length]
+        offset += (length + 3) & ~3
+    return attrs
+
+
+def nl_attr(kind: int, payload: bytes) -> bytes:
+    length = 4 + len(payload)
+    return _NLATTR.pack(length, kind) + payload + b'\0' * (-length % 4)
+
+
+def _string(value):
+    return None if value is None else value.split(b'\0', 1)[0].decode('utf-8', 'replace')
+
+
+def _u32(value):
+    return None if value is None else _U32.unpack_from(value)[0]
+
+
+def parse_link(payload: bytes) -> dict:
+    """A link from an RTM_NEWLINK message (after the netlink header), as :meth:`Netlink.links` returns it."""
+    _family, _type, index, flags, _change = _IFINFOMSG.unpack_from(payload)
+    attrs = nl_attrs(payload, _IFINFOMSG.size, _LINK_ATTRS)
+    kind = stp = None
+    if IFLA_LINKINFO in attrs:
+        info = nl_attrs(attrs[IFLA_LINKINFO])
+        kind = _string(info.get(IFLA_INFO_KIND)) or None
+        if kind == 'bridge' and IFLA_INFO_DATA in info:
+            stp = _u32(nl_attrs(info[IFLA_INFO_DATA]).get(IFLA_BR_STP_STATE))
+    mac = attrs.get(IFLA_ADDRESS)
+    nsid = attrs.get(IFLA_LINK_NETNSID)
+    return {
+        'index': index,
+        'name': _string(attrs.get(IFLA_IFNAME)),
+        'kind': kind,
+        'alias': _string(attrs.get(IFLA_IFALIAS)) or None,
+        'mtu': _u32(attrs.get(IFLA_MTU)),
+        'up': bool(flags & IFF_UP),
+        'master': _u32(attrs.get(IFLA_MASTER)) or None,
+        'mac': ':'.join('%02x' % octet for octet in mac) if mac else None,
+        'peer_index': _u32(attrs.get(IFLA_LINK)),
+        'peer_nsid': None if nsid is None else _S32.unpack_from(nsid)[0],
+        'stp': None if stp is None else bool(stp),
+    }
+
+
+def parse_address(payload: bytes):
+    """{'index', 'cidr'} from an RTM_NEWADDR message; None for IPv6 link-local (the kernel's own) or no address."""
+    family, prefixlen, _flags, _scope, index = _IFADDRMSG.unpack_from(payload)
+    attrs = nl_attrs(payload, _IFADDRMSG.size, (IFA_ADDRESS, IFA_LOCAL))
+    address = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
+    if not address or family not in (AF_INET, AF_INET6):
+        return None
+    iface = (ipaddress.IPv4Interface if family == AF_INET else ipaddress.IPv6Interface)((address, prefixlen))
+    if iface.version == 6 and iface.ip.is_link_local:
+        return None
+    return {'index': index, 'cidr': str(iface)}
+
+
+def parse_route(payload: bytes) -> dict:
+    """{'family', 'table', 'proto', 'oif', 'dst', 'via'} from an RTM_NEWROUTE message."""
+    family, dst_len, _src_len, _tos, table, proto, _scope, _type, _flags = _RTMSG.unpack_from(payload)
+    attrs = nl_attrs(payload, _RTMSG.size, (RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE))
+    route = {'family': family, 'table': _u32(attrs.get(RTA_TABLE)) or table, 'proto': proto,
+             'oif': _u32(attrs.get(RTA_OIF)), 'dst': None, 'via': None}
+    if family in (AF_INET, AF_INET6):
+        size = 4 if family == AF_INET else 16
+        network = ipaddress.IPv4Network if family == AF_INET else ipaddress.IPv6Network
+        route['dst'] = str(network((attrs.get(RTA_DST) or bytes(size), dst_len)))
+        if attrs.get(RTA_GATEWAY):
+            route['via'] = str(ipaddress.ip_address(attrs[RTA_GATEWAY]))
+    return route
+
+
+class NetlinkSocket:
+    """A NETLINK_ROUTE socket for reads, in the namespace it was opened in: requests out, payloads back."""
+
+    def __init__(self, sock=None):
+        if sock is None:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+            try:
+                # Linux 4.20 and later filter route dumps by table and protocol in the kernel;
+                # routes() filters again, so older kernels give the same answer.
+                sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+            except OSError:
+                pass
+            sock.bind((0, 0))
+        self._sock = sock
+        self._seq = 0
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def request(self, msg_type: int, body: bytes, dump: bool = False) -> list:
+        """The payloads of the replies to one request; an error reply raises OSError."""
+        self._seq += 1
+        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
+        self._sock.send(_NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type, flags, self._seq, 0) + body)
+        replies = []
+        while True:
+            data = self._sock.recv(_RECV_SIZE)
+            offset = 0
+            while offset + _NLMSGHDR.size <= len(data):
+                length, kind, _flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
+                if length < _NLMSGHDR.size:
+                    raise OSError(errno.EPROTO, 'malformed netlink reply')
+                payload = data[offset + _NLMSGHDR.size:offset + length]
+                offset += (length + 3) & ~3
+                if seq != self._seq:
+                    continue
+                if kind in (NLMSG_ERROR, NLMSG_DONE):
+                    code = _S32.unpack_from(payload)[0] if len(payload) >= 4 else 0
+                    if code < 0:
+                        raise OSError(-code, os.strerror(-code))
+                    return replies
+                replies.append(payload)
+
+    def links(self) -> list:
+        return [parse_link(p) for p in self.request(RTM_GETLINK, _IFINFOMSG.pack(0, 0, 0, 0, 0), dump=True)]
+
+    def link(self, name: str):
+        """One link by name, None if there is none."""
+        try:
+            replies = self.request(RTM_GETLINK, _IFINFOMSG.pack(0, 0, 0, 0, 0)
+                                   + nl_attr(IFLA_IFNAME, name.encode('utf-8') + b'\0'))
+        except OSError as exc:
+            if exc.errno == errno.ENODEV:
+                return None
+            raise
+        return parse_link(replies[0]) if replies else None
+
+    def addresses(self) -> list:
+        replies = self.request(RTM_GETADDR, _IFADDRMSG.pack(0, 0, 0, 0, 0), dump=True)
+        return [address for address in map(parse_address, replies) if address is not None]
+
+    def routes(self, family: int, table: int, proto: int) -> list:
+        """The routes of one family, table and protocol (filtered here too, whatever the kernel did)."""
+        replies = self.request(RTM_GETROUTE, _RTMSG.pack(family, 0, 0, 0, table, proto, 0, 0, 0), dump=True)
+        return [route for route in map(parse_route, replies)
+                if route['family'] == family and route['table'] == table and route['proto'] == proto]
+
+    def nsid(self, fd: int):
+        """The id our namespace has for the namespace of fd, None if it has none."""
+        replies = self.request(RTM_GETNSID, _RTGENMSG.pack(0) + nl_attr(NETNSA_FD, _U32.pack(fd)))
+        for payload in replies:
+            nsid = nl_attrs(payload, _RTGENMSG.size).get(NETNSA_NSID)
+            if nsid is not None and _S32.unpack_from(nsid)[0] >= 0:
+                return _S32.unpack_from(nsid)[0]
+        return None
+
+
 class Netlink:
     """The kernel, seen through netlink. ``ns`` arguments name a namespace under /run/netns; None is our own.
 
     Reading methods return plain dicts; writing methods take names. Use it as a
     context manager (or call :meth:`close`): every socket is closed at the end.
+
+    Sockets: one pair for the host namespace, one for the namespace last used (a
+    read socket, and a pyroute2 socket opened on the first write there). The
+    resources work through one namespace after the other, so each is entered
+    once per pass.
     """
 
     def __init__(self):
@@ -147,7 +369,9 @@ class Netlink:
         self._home = os.open('/proc/thread-self/ns/net', os.O_RDONLY | os.O_CLOEXEC)
         self._groups = _ipr_takes_groups()
         self._host = None
+        self._host_sock = None
         self._cur = None
+        self._cur_sock = None
         self._cur_ns = None
         self._run_dir_ready = False
         # Link dumps per namespace, until something in that namespace is written.
@@ -162,17 +386,19 @@ class Netlink:
 
     def close(self) -> None:
         self._drop_cur()
-        if self._host is not None:
-            self._host.close()
-            self._host = None
+        for sock in (self._host, self._host_sock):
+            if sock is not None:
+                sock.close()
+        self._host = self._host_sock = None
         if self._home is not None:
             os.close(self._home)
             self._home = None
 
     def _drop_cur(self) -> None:
-        if self._cur is not None:
-            self._cur.close()
-        self._cur = self._cur_ns = None
+        for sock in (self._cur, self._cur_sock):
+            if sock is not None:
+                sock.close()
+        self._cur = self._cur_sock = self._cur_ns = None
 
     def _new_ipr(self):
         # 0.9 subscribes to multicast groups by default; a command socket needs none.
@@ -191,17 +417,34 @@ class Netlink:
         finally:
             os.close(fd)
 
+    def _use(self, ns) -> None:
+        """Make ns the namespace whose sockets are kept, closing those of the one before."""
+        if self._cur_ns != ns:
+            self._drop_cur()
+            self._cur_ns = ns
+
+    def _sock(self, ns) -> NetlinkSocket:
+        """The read socket in ns."""
+        if ns is None:
+            if self._host_sock is None:
+                self._host_sock = NetlinkSocket()
+            return self._host_sock
+        self._use(ns)
+        if self._cur_sock is None:
+            with self._entered(ns):
+                self._cur_sock = NetlinkSocket()
+        return self._cur_sock
+
     def _ipr(self, ns):
-        """A socket in ns (one cached for the host, one for the last namespace used)."""
+        """The pyroute2 socket in ns, for writes."""
         if ns is None:
             if self._host is None:
                 self._host = self._new_ipr()
             return self._host
-        if self._cur_ns != ns:
-            self._drop_cur()
+        self._use(ns)
+        if self._cur is None:
             with self._entered(ns):
                 self._cur = self._new_ipr()
-            self._cur_ns = ns
         return self._cur
 
     # -- namespaces --------------------------------------------------------------
@@ -225,19 +468,20 @@ class Netlink:
     def nsid_map(self) -> dict:
         """{nsid: name} of the named namespaces that have an id in ours (a veth peer's IFLA_LINK_NETNSID)."""
         found = {}
+        sock = self._sock(None)
         for name in self.netns_names():
             try:
                 fd = os.open(os.path.join(NETNS_RUN_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
                 continue
             try:
-                reply = self._ipr(None).get_netnsid(fd=fd)
-            except NetlinkError:
-                reply = None
+                nsid = sock.nsid(fd)
+            except OSError:
+                nsid = None
             finally:
                 os.close(fd)
-            if reply and reply.get('nsid') is not None and reply['nsid'] >= 0:
-                found[reply['nsid']] = name
+            if nsid is not None:
+                found[nsid] = name
         return found
 
     def _prepare_run_dir(self) -> None:
@@ -267,14 +511,14 @@ class Netlink:
             try:
                 mount('/proc/thread-self/ns/net', path, 'none', MS_BIND)
                 mounted = True
-                ipr = self._new_ipr()
-                try:
-                    ipr.link('set', index=1, ifalias=MARK_NETNS, state='up')
-                finally:
-                    ipr.close()
+                # The socket is kept as the namespace's: what comes next is often in it.
+                self._use(name)
+                self._cur = self._new_ipr()
+                self._cur.link('set', index=1, ifalias=MARK_NETNS, state='up')
             finally:
                 setns(self._home)
         except BaseException:
+            self._drop_cur()
             if mounted:
                 umount2(path, MNT_DETACH)
             os.unlink(path)
@@ -301,46 +545,17 @@ class Netlink:
     # -- reading -------------------------------------------------------------------
     def links(self, ns=None) -> list:
         if ns not in self._dumps:
-            self._dumps[ns] = [self._parse_link(msg) for msg in self._ipr(ns).get_links()]
+            self._dumps[ns] = self._sock(ns).links()
         return [dict(link) for link in self._dumps[ns]]
 
-    @staticmethod
-    def _parse_link(msg) -> dict:
-        info = msg.get_attr('IFLA_LINKINFO')
-        kind = info.get_attr('IFLA_INFO_KIND') if info is not None else None
-        data = info.get_attr('IFLA_INFO_DATA') if info is not None else None
-        stp = None
-        if kind == 'bridge' and data is not None and not isinstance(data, (str, bytes)):
-            stp = data.get_attr('IFLA_BR_STP_STATE')
-        mac = msg.get_attr('IFLA_ADDRESS')
-        return {
-            'index': msg['index'],
-            'name': msg.get_attr('IFLA_IFNAME'),
-            'kind': kind,
-            'alias': msg.get_attr('IFLA_IFALIAS') or None,
-            'mtu': msg.get_attr('IFLA_MTU'),
-            'up': bool(msg['flags'] & IFF_UP),
-            'master': msg.get_attr('IFLA_MASTER') or None,
-            'mac': mac.lower() if isinstance(mac, str) else None,
-            'peer_index': msg.get_attr('IFLA_LINK'),
-            'peer_nsid': msg.get_attr('IFLA_LINK_NETNSID'),
-            'stp': None if stp is None else bool(stp),
-        }
-
     def _get(self, ns, name):
-        """One link by name, asked of the kernel (no dump); None if there is none."""
+        """One link by name: from the last dump of ns while it holds, else asked of the kernel. None if none."""
         if ns in self._dumps:
             for link in self._dumps[ns]:
                 if link['name'] == name:
                     return dict(link)
             return None
-        try:
-            reply = list(self._ipr(ns).link('get', ifname=name))
-        except NetlinkError as exc:
-            if exc.code == errno.ENODEV:
-                return None
-            raise
-        return self._parse_link(reply[0]) if reply else None
+        return self._sock(ns).link(name)
 
     def _index(self, ns, name) -> int:
         link = self._get(ns, name)
@@ -363,31 +578,13 @@ class Netlink:
 
     def addresses(self, ns=None) -> list:
         """[{'index', 'cidr'}] without IPv6 link-local addresses (the kernel's own)."""
-        out = []
-        for msg in self._ipr(ns).get_addr():
-            address = msg.get_attr('IFA_LOCAL') or msg.get_attr('IFA_ADDRESS')
-            if not address:
-                continue
-            iface = ipaddress.ip_interface('%s/%d' % (address, msg['prefixlen']))
-            if iface.version == 6 and iface.ip.is_link_local:
-                continue
-            out.append({'index': msg['index'], 'cidr': str(iface)})
-        return out
+        return self._sock(ns).addresses()
 
     def routes(self, ns=None) -> list:
         """[{'oif', 'dst', 'via'}]: the routes of ROUTE_PROTO in the main table."""
-        out = []
-        ipr = self._ipr(ns)
-        for family, zero in ((AF_INET, '0.0.0.0'), (AF_INET6, '::')):
-            for msg in ipr.get_routes(family=family):
-                table = msg.get_attr('RTA_TABLE') or msg['table']
-                if table != MAIN_TABLE or msg['proto'] != ROUTE_PROTO or msg['family'] != family:
-                    continue
-                dst = ipaddress.ip_network('%s/%d' % (msg.get_attr('RTA_DST') or zero, msg['dst_len']))
-                via = msg.get_attr('RTA_GATEWAY')
-                out.append({'oif': msg.get_attr('RTA_OIF'), 'dst': str(dst),
-                            'via': str(ipaddress.ip_address(via)) if via else None})
-        return out
+        sock = self._sock(ns)
+        return [{'oif': route['oif'], 'dst': route['dst'], 'via': route['via']}
+                for family in (AF_INET, AF_INET6) for route in sock.routes(family, MAIN_TABLE, ROUTE_PROTO)]
 
     # -- writing ---------------------------------------------------------------------
     def bridge_add(self, name: str, mtu: int, stp: bool) -> None:
@@ -398,25 +595,35 @@ class Netlink:
         ipr.link('set', index=self._index(None, name), mtu=mtu, ifalias=MARK_BRIDGE, state='up')
 
     def link_set(self, ns, name: str, **changes) -> None:
-        """Change mtu, master (a name, or None to detach), mac, stp (bridges), alias or up on a link."""
-        index = self._index(ns, name)
+        """Change mtu, master (a name, or None to detach), mac, stp (bridges), alias or up on a link.
+
+        Only what differs from the link as it is now is sent; nothing, if nothing differs.
+        """
+        link = self._get(ns, name)
+        if link is None:
+            raise OSError(errno.ENODEV, 'no link %r in %s' % (name, _where(ns)))
         request = {}
-        if 'mtu' in changes:
+        if 'mtu' in changes and link['mtu'] != changes['mtu']:
             request['mtu'] = changes['mtu']
         if 'master' in changes:
-            request['master'] = self._index(ns, changes['master']) if changes['master'] else 0
-        if 'mac' in changes:
+            master = self._index(ns, changes['master']) if changes['master'] else None
+            if link['master'] != master:
+                request['master'] = master or 0
+        if 'mac' in changes and link['mac'] != changes['mac'].lower():
             request['address'] = changes['mac']
-        if 'alias' in changes:
+        if 'alias' in changes and link['alias'] != changes['alias']:
             request['ifalias'] = changes['alias']
-        if 'up' in changes:
+        if 'up' in changes and link['up'] != bool(changes['up']):
             request['state'] = 'up' if changes['up'] else 'down'
+        stp = 'stp' in changes and link['stp'] != bool(changes['stp'])
+        if not (request or stp):
+            return
         self._dumps.pop(ns, None)
         ipr = self._ipr(ns)
-        if 'stp' in changes:
-            ipr.link('set', index=index, kind='bridge', br_stp_state=1 if changes['stp'] else 0)
+        if stp:
+            ipr.link('set', index=link['index'], kind='bridge', br_stp_state=1 if changes['stp'] else 0)
         if request:
-            ipr.link('set', index=index, **request)
+            ipr.link('set', index=link['index'], **request)
 
     def link_del(self, ns, name: str) -> None:
         index = self._index(ns, name)
@@ -424,22 +631,24 @@ class Netlink:
         self._ipr(ns).link('del', index=index)
 
     def veth_add(self, name: str, peer: str, netns, bridge, mtu: int, peer_mac) -> None:
-        """A veth pair NAME (here) and PEER (in netns): created, marked, attached and up in three requests."""
+        """A veth pair NAME (here) and PEER (in netns) in three requests: the pair created with the host end
+        attached and up, then each end marked (the kernel takes an alias only on a link that exists) and the
+        peer set up in its namespace."""
+        host_end = {'mtu': mtu, 'state': 'up'}
+        if bridge:
+            host_end['master'] = self._index(None, bridge)
         self._dumps.pop(None, None)
         self._dumps.pop(netns, None)
         ipr = self._ipr(None)
         if netns is None:
-            ipr.link('add', ifname=name, kind='veth', peer={'ifname': peer})
+            ipr.link('add', ifname=name, kind='veth', peer={'ifname': peer}, **host_end)
         else:
             fd = os.open(os.path.join(NETNS_RUN_DIR, netns), os.O_RDONLY | os.O_CLOEXEC)
             try:
-                ipr.link('add', ifname=name, kind='veth', peer={'ifname': peer, 'net_ns_fd': fd})
+                ipr.link('add', ifname=name, kind='veth', peer={'ifname': peer, 'net_ns_fd': fd}, **host_end)
             finally:
                 os.close(fd)
-        host_end = {'mtu': mtu, 'ifalias': MARK_VETH, 'state': 'up'}
-        if bridge:
-            host_end['master'] = self._index(None, bridge)
-        ipr.link('set', index=self._index(None, name), **host_end)
+        ipr.link('set', index=self._index(None, name), ifalias=MARK_VETH)
         peer_end = {'mtu': mtu, 'ifalias': MARK_VETH_PEER, 'state': 'up'}
         if peer_mac:
             peer_end['address'] = peer_mac

@@ -3,58 +3,69 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The requests Netlink sends to pyroute2, against a recording stand-in for IPRoute (host namespace only:
-nothing here enters a namespace or touches the kernel)."""
+nothing here enters a namespace or touches the kernel; the reads come from a stand-in for NetlinkSocket)."""
 
 from __future__ import annotations
-
-import errno
 
 import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _netlink
 
 
-class Msg(dict):
-    def __init__(self, header, attrs):
-        super().__init__(header)
-        self.attrs = attrs
-
-    def get_attr(self, name):
-        return self.attrs.get(name)
+def link(index, name, alias=None, kind=None, **extra):
+    found = {'index': index, 'name': name, 'kind': kind, 'alias': alias, 'mtu': 1500, 'up': True, 'master': None,
+             'mac': '02:00:00:00:00:0a', 'peer_index': None, 'peer_nsid': None, 'stp': None}
+    found.update(extra)
+    return found
 
 
-def link_msg(index, name, alias=None, kind=None):
-    info = Msg({}, {'IFLA_INFO_KIND': kind}) if kind else None
-    return Msg({'index': index, 'flags': 1}, {'IFLA_IFNAME': name, 'IFLA_IFALIAS': alias, 'IFLA_MTU': 1500,
-                                              'IFLA_LINKINFO': info, 'IFLA_ADDRESS': '02:00:00:00:00:0A'})
+class FakeSocket:
+    """Stands in for NetlinkSocket (the reads): the links of FakeIPRoute.LINKS, every dump counted."""
+    instances = []
+
+    def __init__(self):
+        self.dumps = 0
+        self.closed = False
+        FakeSocket.instances.append(self)
+
+    def close(self):
+        self.closed = True
+
+    def links(self):
+        self.dumps += 1
+        return [dict(found) for found in FakeIPRoute.LINKS]
+
+    def link(self, name):
+        return next((dict(found) for found in FakeIPRoute.LINKS if found['name'] == name), None)
 
 
 class FakeIPRoute:
+    """Stands in for pyroute2's IPRoute (the writes): records each request, applies link adds and sets."""
     instances = []
+    LINKS = []
 
     def __init__(self, **kwargs):
         self.kwargs = kwargs
         self.calls = []
         self.closed = False
-        self.links = [link_msg(1, 'lo'), link_msg(2, 'eth0'), link_msg(3, 'ac0', _netlink.MARK_BRIDGE, 'bridge')]
         FakeIPRoute.instances.append(self)
 
     def close(self):
         self.closed = True
 
-    def get_links(self):
-        self.calls.append(('dump',))
-        return tuple(self.links)
-
     def link(self, command, **kwargs):
         self.calls.append(('link', command, kwargs))
-        if command == 'get':
-            for msg in self.links:
-                if msg.get_attr('IFLA_IFNAME') == kwargs['ifname']:
-                    return (msg,)
-            raise _netlink.NetlinkError(errno.ENODEV, 'No such device')
         if command == 'add':
-            self.links.append(link_msg(10 + len(self.links), kwargs['ifname'], kind=kwargs.get('kind')))
+            FakeIPRoute.LINKS.append(link(10 + len(FakeIPRoute.LINKS), kwargs['ifname'], kind=kwargs.get('kind')))
+            if kwargs.get('kind') == 'veth':  # the tests put the peer in the same namespace
+                FakeIPRoute.LINKS.append(link(10 + len(FakeIPRoute.LINKS), kwargs['peer']['ifname'], kind='veth'))
+        elif command == 'set':
+            found = next(found for found in FakeIPRoute.LINKS if found['index'] == kwargs['index'])
+            for key, field in (('mtu', 'mtu'), ('ifalias', 'alias'), ('master', 'master'), ('address', 'mac')):
+                if key in kwargs:
+                    found[field] = kwargs[key] or None
+            if 'state' in kwargs:
+                found['up'] = kwargs['state'] == 'up'
         return ()
 
     def addr(self, command, **kwargs):
@@ -64,22 +75,17 @@ class FakeIPRoute:
         self.calls.append(('route', command, kwargs))
 
 
-class FakeNetlinkError(Exception):
-    def __init__(self, code, msg=''):
-        super().__init__(msg)
-        self.code = code
-
-
 @pytest.fixture
 def kernel(monkeypatch):
     FakeIPRoute.instances = []
+    FakeSocket.instances = []
+    FakeIPRoute.LINKS = [link(1, 'lo'), link(2, 'eth0'), link(3, 'ac0', _netlink.MARK_BRIDGE, 'bridge', stp=False)]
     monkeypatch.setattr(_netlink, 'IPRoute', FakeIPRoute)
+    monkeypatch.setattr(_netlink, 'NetlinkSocket', FakeSocket)
     monkeypatch.setattr(_netlink, 'HAS_PYROUTE2', True)
-    if not hasattr(_netlink.NetlinkError, 'code'):
-        monkeypatch.setattr(_netlink, 'NetlinkError', FakeNetlinkError)
     with _netlink.Netlink() as handle:
         yield handle
-    assert all(ipr.closed for ipr in FakeIPRoute.instances)
+    assert all(sock.closed for sock in FakeIPRoute.instances + FakeSocket.instances)
 
 
 def calls(kind):
@@ -87,18 +93,29 @@ def calls(kind):
 
 
 def test_command_sockets_subscribe_to_nothing_where_pyroute2_allows(kernel):
-    kernel.links(None)
+    kernel.link_set(None, 'eth0', mtu=9000)
     groups = FakeIPRoute.instances[0].kwargs
     assert groups in ({'groups': 0}, {})
 
 
 def test_links_are_read_once_and_looked_up_by_name(kernel):
-    assert [link['name'] for link in kernel.links(None)] == ['lo', 'eth0', 'ac0']
-    assert kernel.links(None)[2]['alias'] == _netlink.MARK_BRIDGE and kernel.links(None)[1]['mac'] == '02:00:00:00:00:0a'
-    assert len(calls('dump')) == 1
+    assert [found['name'] for found in kernel.links(None)] == ['lo', 'eth0', 'ac0']
+    assert kernel.links(None)[2]['alias'] == _netlink.MARK_BRIDGE
+    assert sum(sock.dumps for sock in FakeSocket.instances) == 1
     kernel.link_set(None, 'eth0', mtu=9000)        # a write forgets the dump
-    assert kernel._get(None, 'nope') is None       # ENODEV is "no such link", not an error
+    assert kernel._get(None, 'nope') is None
+    assert kernel._get(None, 'eth0')['mtu'] == 9000
     assert ('link', 'set', {'index': 2, 'mtu': 9000}) in calls('link')
+
+
+def test_only_what_differs_is_sent(kernel):
+    kernel.link_set(None, 'eth0', mtu=1500, up=True, alias=None, master=None)
+    kernel.link_set(None, 'ac0', stp=False)
+    assert calls('link') == []
+    kernel.link_set(None, 'eth0', mtu=1500, up=False)
+    kernel.link_set(None, 'ac0', stp=True)
+    assert calls('link') == [('link', 'set', {'index': 2, 'state': 'down'}),
+                             ('link', 'set', {'index': 3, 'kind': 'bridge', 'br_stp_state': 1})]
 
 
 def test_bridge_is_created_marked_and_up(kernel):
@@ -106,6 +123,17 @@ def test_bridge_is_created_marked_and_up(kernel):
     adds = [c for c in calls('link') if c[1] in ('add', 'set')]
     assert adds[0] == ('link', 'add', {'ifname': 'ac1', 'kind': 'bridge', 'br_stp_state': 0})
     assert adds[1][2] == {'index': 13, 'mtu': 1400, 'ifalias': _netlink.MARK_BRIDGE, 'state': 'up'}
+
+
+def test_veth_is_created_attached_and_up_then_marked_at_both_ends(kernel):
+    kernel.veth_add('v0', 'p0', None, 'ac0', 1400, '02:00:00:00:00:01')
+    assert calls('link') == [
+        ('link', 'add', {'ifname': 'v0', 'kind': 'veth', 'peer': {'ifname': 'p0'}, 'mtu': 1400, 'state': 'up',
+                         'master': 3}),
+        ('link', 'set', {'index': 13, 'ifalias': _netlink.MARK_VETH}),
+        ('link', 'set', {'index': 14, 'mtu': 1400, 'ifalias': _netlink.MARK_VETH_PEER, 'state': 'up',
+                         'address': '02:00:00:00:00:01'}),
+    ]
 
 
 def test_master_is_given_by_index_and_detached_with_zero(kernel):
