@@ -19,19 +19,35 @@ Ownership, read from the kernel on every run:
   an owned veth end, or any interface but ``lo`` in a namespace we own; of its routes,
   only those of protocol ``ROUTE_PROTO`` in the main table. A bridge's addresses belong
   to the bridge module.
+
+:func:`run_netlink_module` is the whole ``main()`` of the four network modules once their
+``AnsibleModule`` exists.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError, run_module
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
-    MARK_BRIDGE, MARK_NETNS, MARK_VETH, address_sort_key, check_address_list, check_ifname, check_ip, check_mac,
-    check_mtu, check_netns_name, check_network, owned,
+    HAS_PYROUTE2, MARK_BRIDGE, MARK_NETNS, MARK_VETH, PYROUTE2_IMPORT_ERROR, Netlink, address_sort_key,
+    check_address_list, check_ifname, check_ip, check_mac, check_mtu, check_netns_name, check_network, owned,
 )
 
 DEFAULT_MTU = 1500
+
+
+def run_netlink_module(module, resource_class, **options) -> None:
+    """Converge ``resource_class(kernel, **options)`` with one Netlink handle for the run, then exit.
+
+    Fails the module with pyroute2's import error when it is missing.
+    """
+    if not HAS_PYROUTE2:
+        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
+    with Netlink() as kernel:
+        run_module(module, resource_class(kernel, **options))
 
 
 def _names(links) -> dict:

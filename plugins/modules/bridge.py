@@ -104,13 +104,10 @@ gathered:
   sample: [{"name": "ac0", "addresses": ["172.30.0.1/24"], "mtu": 1500, "stp": false}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import run_module, state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
-    HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR, Netlink,
-)
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import Bridge
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import Bridge, run_netlink_module
 
 OPTIONS = dict(
     name=dict(type='str'),
@@ -122,10 +119,7 @@ OPTIONS = dict(
 
 def main():
     module = AnsibleModule(argument_spec=state_argument_spec(OPTIONS), supports_check_mode=True)
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    with Netlink() as kernel:
-        run_module(module, Bridge(kernel))
+    run_netlink_module(module, Bridge)
 
 
 if __name__ == '__main__':

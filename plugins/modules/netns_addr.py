@@ -134,13 +134,10 @@ gathered:
             "routes": []}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import run_module, state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
-    HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR, Netlink,
-)
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import NetnsAddr
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import NetnsAddr, run_netlink_module
 
 OPTIONS = dict(
     netns=dict(type='str'),
@@ -156,10 +153,7 @@ OPTIONS = dict(
 
 def main():
     module = AnsibleModule(argument_spec=state_argument_spec(OPTIONS), supports_check_mode=True)
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    with Netlink() as kernel:
-        run_module(module, NetnsAddr(kernel))
+    run_netlink_module(module, NetnsAddr)
 
 
 if __name__ == '__main__':

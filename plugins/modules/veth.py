@@ -141,13 +141,10 @@ gathered:
             "peer_mac": "02:42:ac:1e:00:02"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import run_module, state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
-    HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR, Netlink,
-)
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import Veth
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import Veth, run_netlink_module
 
 OPTIONS = dict(
     name=dict(type='str'),
@@ -163,10 +160,7 @@ def main():
     argument_spec = state_argument_spec(OPTIONS)
     argument_spec['create_netns'] = dict(type='bool', default=False)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
-    with Netlink() as kernel:
-        run_module(module, Veth(kernel, create_netns=module.params['create_netns']))
+    run_netlink_module(module, Veth, create_netns=module.params['create_netns'])
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError, converge
-from ansible_collections.anatomy.containers.plugins.module_utils import _netlink
+from ansible_collections.anatomy.containers.plugins.module_utils import _netlink, _netlink_resources
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     check_address_list, check_ifname, check_mac, check_mtu, check_netns_name, check_network,
 )
@@ -370,3 +370,55 @@ def test_netns_addr_duplicates_and_check_mode():
         converge(NetnsAddr(kernel), [na('eth0', 'n1', ['10.0.0.2/24']), na('eth0', 'n1', ['10.0.0.3/24'])], 'merged')
     result = converge(NetnsAddr(kernel), [na('eth0', 'n1', ['10.0.0.2/24'])], 'merged', check_mode=True)
     assert result['changed'] and result['after'][0]['addresses'] == ['10.0.0.2/24'] and kernel.calls == []
+
+
+# -- the shared main() of the four modules ----------------------------------------------------------
+class Exited(Exception):
+    pass
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = {'config': None, 'state': 'merged', **params}
+        self.check_mode = False
+        self._diff = False
+        self.result = None
+
+    def exit_json(self, **result):
+        self.result = result
+        raise Exited()
+
+    def fail_json(self, **result):
+        self.result = dict(result, failed=True)
+        raise Exited()
+
+
+def test_one_runner_converges_with_one_kernel_handle_and_closes_it(monkeypatch):
+    kernel = FakeKernel()
+    closed = []
+
+    class Handle:
+        def __enter__(self):
+            return kernel
+
+        def __exit__(self, *exc):
+            closed.append(True)
+
+    monkeypatch.setattr(_netlink_resources, 'HAS_PYROUTE2', True)
+    monkeypatch.setattr(_netlink_resources, 'Netlink', Handle)
+    module = FakeModule(config=[{'name': 'web'}])
+    with pytest.raises(Exited):
+        _netlink_resources.run_netlink_module(module, Netns)
+    assert module.result['changed'] and module.result['after'] == [{'name': 'web'}] and closed == [True]
+    module = FakeModule(config=[ve('v0', peer='p0', netns='nowhere')])
+    with pytest.raises(Exited):
+        _netlink_resources.run_netlink_module(module, Veth, create_netns=True)
+    assert ('netns_create', 'nowhere') in kernel.calls
+
+
+def test_the_runner_reports_a_missing_pyroute2(monkeypatch):
+    monkeypatch.setattr(_netlink_resources, 'HAS_PYROUTE2', False)
+    module = FakeModule()
+    with pytest.raises(Exited):
+        _netlink_resources.run_netlink_module(module, Netns)
+    assert module.result['failed'] and 'pyroute2' in module.result['msg']
