@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Takes the workload definitions of one host and its networks and returns, for each module the
     P(anatomy.containers.workload#role) role calls, the list to pass as its O(config), plus the addresses
-    allocated, the files and the systemd units of each workload.
+    allocated.
   - Used by the P(anatomy.containers.workload#role) role; its output is not a stable interface.
 options:
   _input:
@@ -32,6 +32,10 @@ options:
   previous_addresses:
     description: The allocations of the last run, so every workload keeps its address.
     type: dict
+  resolv_conf:
+    description: The content of every workload's C(/etc/resolv.conf).
+    type: str
+    default: ''
 """
 
 EXAMPLES = r"""
@@ -42,7 +46,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The plan, with keys addresses, netns, veth, netns_addr, published_ports, overlays, volumes, etc_files, units.
+  description: The plan, with keys addresses, netns, veth, netns_addr, published_ports, overlays, volumes, services.
   type: dict
 """
 
@@ -51,9 +55,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.anatomy.containers.plugins.module_utils._workload_plan import PlanError, plan
 
 
-def workload_plan(workloads, networks, state_root, previous_addresses=None):
+def workload_plan(workloads, networks, state_root, previous_addresses=None, resolv_conf=''):
     try:
-        return plan(workloads, networks, state_root, previous_addresses)
+        return plan(workloads, networks, state_root, previous_addresses, resolv_conf)
     except (PlanError, KeyError, ValueError) as exc:
         raise AnsibleFilterError(str(exc))
 

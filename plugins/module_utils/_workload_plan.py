@@ -18,16 +18,9 @@ import hashlib
 import ipaddress
 import json
 import re
-
-# Docker's default capability set (moby oci/caps/defaults.go).
-DEFAULT_CAPABILITIES = (
-    'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW',
-    'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE',
-    'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
-)
+import shlex
 
 NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,62}$')
-UNIT_PREFIX = 'anatomy-workload-'
 
 
 class PlanError(ValueError):
@@ -134,22 +127,23 @@ def _ports(workload: dict) -> list:
     return result
 
 
-def _command(workload: dict) -> str:
+def _command(workload: dict) -> list:
+    """The command as argv: a list as given, a string split as a shell would (as Docker's shell-less form)."""
     command = workload.get('command')
     if isinstance(command, (list, tuple)):
-        return ' '.join(_systemd_quote(str(arg)) for arg in command)
-    return str(command)
-
-
-def _systemd_quote(arg: str) -> str:
-    if re.match(r'^[A-Za-z0-9_@%+=:,./-]+$', arg):
-        return arg
-    return '"%s"' % arg.replace('\\', '\\\\').replace('"', '\\"')
+        return [str(arg) for arg in command]
+    try:
+        return shlex.split(str(command))
+    except ValueError as exc:
+        raise PlanError('workload %r: command %r cannot be split into words: %s' % (workload['name'], command, exc))
 
 
 def plan(workloads: list, networks: list, state_root: str, previous_addresses: dict | None = None,
-         volumes_root: str | None = None) -> dict:
-    """Everything the workload role converges, as module config lists plus per-workload files."""
+         resolv_conf: str = '') -> dict:
+    """Everything the workload role converges, as module config lists.
+
+    ``resolv_conf`` is the content of every workload's /etc/resolv.conf (the container_host role writes it).
+    """
     workloads = workloads or []
     net_map = _network_map(networks)
     seen = set()
@@ -164,7 +158,7 @@ def plan(workloads: list, networks: list, state_root: str, previous_addresses: d
         if workload.get('network') not in net_map:
             raise PlanError('workload %r: network %r is not one of container_host_networks (%s)'
                             % (name, workload.get('network'), ', '.join(sorted(net_map)) or 'none'))
-        if not workload.get('command'):
+        if not workload.get('command') or not _command(workload):
             raise PlanError('workload %r: command is required' % name)
         if not workload.get('layers'):
             raise PlanError('workload %r: layers must list at least one layer' % name)
@@ -173,7 +167,7 @@ def plan(workloads: list, networks: list, state_root: str, previous_addresses: d
     root = state_root.rstrip('/')
     result = {
         'addresses': addresses, 'netns': [], 'veth': [], 'netns_addr': [], 'published_ports': [],
-        'overlays': [], 'volumes': [], 'etc_files': [], 'units': [], 'workload_dirs': [],
+        'overlays': [], 'volumes': [], 'services': [],
     }
     for workload in sorted(workloads, key=lambda w: w['name']):
         name = workload['name']
@@ -182,7 +176,6 @@ def plan(workloads: list, networks: list, state_root: str, previous_addresses: d
         prefix = net['subnet'].prefixlen
         wdir = '%s/workloads/%s' % (root, name)
         rootfs = wdir + '/rootfs'
-        result['workload_dirs'].append(wdir)
         result['netns'].append({'name': name})
         result['veth'].append({'name': link_name(name), 'peer': 'eth0', 'netns': name, 'bridge': net['name'],
                                'peer_mac': mac_for(address)})
@@ -208,28 +201,26 @@ def plan(workloads: list, networks: list, state_root: str, previous_addresses: d
             else:
                 entry['source'] = volume['source']
             result['volumes'].append(entry)
-        for etc_file in ('hostname', 'hosts', 'resolv.conf'):
-            result['volumes'].append({'source': '%s/%s' % (wdir, etc_file), 'target': '/etc/' + etc_file,
-                                      'root': rootfs, 'read_only': True})
         peers = sorted((other['name'], addresses[net['name']][other['name']]) for other in workloads
                        if other['network'] == net['name'])
         hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'] + \
-                ['%s\t%s' % (peer_address, peer) for peer, peer_address in peers]
-        result['etc_files'].append({'workload': name, 'path': wdir + '/hostname', 'content': name + '\n'})
-        result['etc_files'].append({'workload': name, 'path': wdir + '/hosts', 'content': '\n'.join(hosts) + '\n'})
-        # Not the hosts file: it is rewritten in place under its bind mount, so a neighbour
-        # coming or going restarts nobody.
-        spec = {'workload': workload, 'address': address}
-        result['units'].append({
-            'name': name,
-            'unit': UNIT_PREFIX + name + '.service',
-            'netns_path': '/run/netns/' + name,
-            'root_directory': rootfs,
-            'command': _command(workload),
-            'user': workload.get('user') or 'root',
+            ['%s\t%s' % (peer_address, peer) for peer, peer_address in peers]
+        # Files of the workload's own, written in place under their bind mounts as Docker does: the hosts
+        # file changes as neighbours come and go, without a restart.
+        for etc_file, content in (('hostname', name + '\n'), ('hosts', '\n'.join(hosts) + '\n'),
+                                  ('resolv.conf', resolv_conf)):
+            result['volumes'].append({'source': '%s/%s' % (wdir, etc_file), 'content': content,
+                                      'target': '/etc/' + etc_file, 'root': rootfs, 'read_only': True})
+        service = {
+            'name': name, 'command': _command(workload), 'root': rootfs, 'netns': name,
+            'user': str(workload.get('user') or 'root'),
             'environment': {str(k): str(v) for k, v in sorted((workload.get('environment') or {}).items())},
-            'capabilities': list(workload.get('capabilities') or DEFAULT_CAPABILITIES),
-            # A changed definition changes the unit file, and so restarts this workload only.
-            'spec_hash': hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16],
-        })
+            # What the unit does not show but the process depends on (layers, address): a change restarts
+            # this workload only. Not the hosts file, which neighbours change.
+            'revision': hashlib.sha256(json.dumps({'workload': workload, 'address': address}, sort_keys=True,
+                                                  default=str).encode()).hexdigest()[:16],
+        }
+        if workload.get('capabilities'):
+            service['capabilities'] = list(workload['capabilities'])
+        result['services'].append(service)
     return result

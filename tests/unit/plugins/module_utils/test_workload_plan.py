@@ -78,29 +78,42 @@ def test_module_lists_for_one_workload():
                                    'work': '/var/lib/anatomy/workloads/web/work'}]
     assert result['volumes'][0] == {'volume': 'webdata', 'target': '/data', 'root': rootfs, 'read_only': False}
     assert [v['target'] for v in result['volumes'][1:]] == ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']
-    unit = result['units'][0]
-    assert unit['command'] == '/bin/busybox httpd -f -p 8080' and unit['netns_path'] == '/run/netns/web'
-    assert 'CAP_SYS_ADMIN' not in unit['capabilities'] and 'CAP_NET_BIND_SERVICE' in unit['capabilities']
+    assert all(v['read_only'] and v['source'].startswith('/var/lib/anatomy/workloads/web/')
+               for v in result['volumes'][1:])
+    assert result['volumes'][1]['content'] == 'web\n'
+    service = result['services'][0]
+    assert service['command'] == ['/bin/busybox', 'httpd', '-f', '-p', '8080']
+    assert service['netns'] == 'web' and service['root'] == rootfs and service['user'] == 'root'
+    assert 'capabilities' not in service  # the module's default, Docker's set
+
+
+def test_resolv_conf_content_is_every_workloads_and_a_string_command_is_split():
+    result = plan([wl('web', command='/bin/sh -c "echo hi; sleep 9"'), wl('db')], NETS, '/s',
+                  resolv_conf='nameserver 192.0.2.53\n')
+    resolv = [v['content'] for v in result['volumes'] if v['target'] == '/etc/resolv.conf']
+    assert resolv == ['nameserver 192.0.2.53\n'] * 2
+    web = [s for s in result['services'] if s['name'] == 'web'][0]
+    assert web['command'] == ['/bin/sh', '-c', 'echo hi; sleep 9']
 
 
 def test_hosts_file_names_every_workload_of_the_same_network_only():
     result = plan([wl('web'), wl('client'), wl('other', 'tiny')], NETS, '/s')
-    hosts = {f['workload']: f['content'] for f in result['etc_files'] if f['path'].endswith('/hosts')}
+    hosts = {v['root'].split('/')[-2]: v['content'] for v in result['volumes'] if v['target'] == '/etc/hosts'}
     web = result['addresses']['ctbr0']['web']
     assert '%s\tweb\n' % web in hosts['client'] and 'other' not in hosts['client']
     assert 'web' not in hosts['other']
 
 
 def test_a_changed_definition_changes_only_its_own_unit():
-    before = {u['name']: u['spec_hash'] for u in plan([wl('web'), wl('db')], NETS, '/s')['units']}
-    after = {u['name']: u['spec_hash'] for u in
-             plan([wl('web', environment={'A': 1}), wl('db')], NETS, '/s')['units']}
+    before = {u['name']: u['revision'] for u in plan([wl('web'), wl('db')], NETS, '/s')['services']}
+    after = {u['name']: u['revision'] for u in
+             plan([wl('web', environment={'A': 1}), wl('db')], NETS, '/s')['services']}
     assert before['db'] == after['db'] and before['web'] != after['web']
 
 
 def test_a_neighbour_coming_or_going_restarts_nobody():
-    before = {u['name']: u['spec_hash'] for u in plan([wl('web'), wl('db'), wl('cache')], NETS, '/s')['units']}
-    after = {u['name']: u['spec_hash'] for u in plan([wl('web'), wl('db')], NETS, '/s')['units']}
+    before = {u['name']: u['revision'] for u in plan([wl('web'), wl('db'), wl('cache')], NETS, '/s')['services']}
+    after = {u['name']: u['revision'] for u in plan([wl('web'), wl('db')], NETS, '/s')['services']}
     assert after == {'web': before['web'], 'db': before['db']}
 
 
@@ -116,6 +129,8 @@ def test_link_names_fit_and_stay_distinct():
     ({'name': 'Web'}, 'name .Web. must be'),
     ({'network': 'nope'}, "network 'nope' is not one of container_host_networks"),
     ({'command': None}, 'command is required'),
+    ({'command': '   '}, 'command is required'),
+    ({'command': 'sh -c "unclosed'}, 'cannot be split'),
     ({'layers': []}, 'layers must list at least one layer'),
     ({'published_ports': ['80']}, 'is not HOST:CONTAINER'),
 ])
