@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Network namespaces, links, addresses and routes through pyroute2, in-process.
+"""Network namespaces, links, addresses and routes through netlink, in-process.
 
 This is a private module_util: its API may change without notice.
 
@@ -25,7 +25,8 @@ through pyroute2: pyroute2 decodes every attribute of every message into objects
 which was most of a run's time. A plain netlink socket (:class:`NetlinkSocket`)
 asks for them and :func:`parse_link`, :func:`parse_address` and :func:`parse_route`
 decode only the few attributes used here. Writes go through pyroute2, one request
-per change, and a change the last dump shows as done already is not sent.
+per change, and a change the last dump shows as done already is not sent; pyroute2
+is imported on the first write, so a run with nothing to change never loads it.
 
 The validation helpers at the end (names, CIDRs, MACs, MTUs) are pure functions,
 shared by the resources in ``_netlink_resources``.
@@ -34,30 +35,20 @@ shared by the resources in ``_netlink_resources``.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
-import inspect
 import ipaddress
 import os
 import re
 import socket
 import struct
-import traceback
 from contextlib import contextmanager
+from importlib.util import find_spec
 
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:
-    HAS_PYROUTE2 = False
-    PYROUTE2_IMPORT_ERROR = traceback.format_exc()
-    IPRoute = None
-
-    class NetlinkError(Exception):  # type: ignore[no-redef]
-        """Stand-in so that ``except NetlinkError`` works without pyroute2."""
-else:
-    HAS_PYROUTE2 = True
-    PYROUTE2_IMPORT_ERROR = None
+# pyroute2 is imported on the first write (_iproute): the import alone takes about 0.2 s, and a run
+# that changes nothing never writes.
+IPRoute = None
+HAS_PYROUTE2 = find_spec('pyroute2') is not None
+PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else "ModuleNotFoundError: No module named 'pyroute2'"
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK, ResourceError
 
@@ -103,7 +94,8 @@ _LIBC = None
 def _libc():
     global _LIBC
     if _LIBC is None:
-        _LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
+        # The C library this process already has: no search (ctypes.util.find_library runs ldconfig).
+        _LIBC = ctypes.CDLL(None, use_errno=True)
         _LIBC.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p)
         _LIBC.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
         _LIBC.setns.argtypes = (ctypes.c_int, ctypes.c_int)
@@ -134,11 +126,19 @@ def umount2(target: str, flags: int = 0) -> None:
     _check(_libc().umount2(target.encode(), flags), 'umount %s' % target)
 
 
-def _ipr_takes_groups() -> bool:
+def _iproute():
+    """pyroute2's IPRoute class, imported the first time it is needed."""
+    global IPRoute
     if IPRoute is None:
-        return False
+        from pyroute2 import IPRoute as iproute  # pylint: disable=import-outside-toplevel
+        IPRoute = iproute
+    return IPRoute
+
+
+def _ipr_takes_groups(iproute) -> bool:
+    import inspect  # pylint: disable=import-outside-toplevel
     try:
-        return 'groups' in inspect.signature(IPRoute.__init__).parameters
+        return 'groups' in inspect.signature(iproute.__init__).parameters
     except (TypeError, ValueError):
         return False
 
@@ -367,7 +367,7 @@ class Netlink:
         if not HAS_PYROUTE2:
             raise RuntimeError('pyroute2 is required')
         self._home = os.open('/proc/thread-self/ns/net', os.O_RDONLY | os.O_CLOEXEC)
-        self._groups = _ipr_takes_groups()
+        self._groups = None
         self._host = None
         self._host_sock = None
         self._cur = None
@@ -401,8 +401,11 @@ class Netlink:
         self._cur = self._cur_sock = self._cur_ns = None
 
     def _new_ipr(self):
+        iproute = _iproute()
+        if self._groups is None:
+            self._groups = _ipr_takes_groups(iproute)
         # 0.9 subscribes to multicast groups by default; a command socket needs none.
-        return IPRoute(groups=0) if self._groups else IPRoute()
+        return iproute(groups=0) if self._groups else iproute()
 
     @contextmanager
     def _entered(self, ns: str):

@@ -169,3 +169,14 @@ def test_routes_carry_our_protocol_in_the_main_table(kernel):
 def test_a_missing_link_is_an_oserror_naming_it(kernel):
     with pytest.raises(OSError, match="no link 'eth9' in the host namespace"):
         kernel.link_del(None, 'eth9')
+
+
+def test_reads_never_import_pyroute2(monkeypatch):
+    def no_import():
+        raise AssertionError('pyroute2 imported for a read')
+    FakeIPRoute.LINKS = [link(1, 'lo'), link(2, 'eth0')]
+    monkeypatch.setattr(_netlink, 'NetlinkSocket', FakeSocket)
+    monkeypatch.setattr(_netlink, '_iproute', no_import)
+    with _netlink.Netlink() as handle:
+        handle.links(None)
+        handle.link_set(None, 'eth0', up=True, mtu=1500)   # nothing differs: nothing sent
