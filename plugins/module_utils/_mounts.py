@@ -30,6 +30,7 @@ Pieces, each usable alone:
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import ctypes.util
 import errno
@@ -148,7 +149,9 @@ def unescape(field) -> str:
     """Undo the kernel's octal escapes (``\\040`` for a space, ``\\134`` for a backslash) in a mountinfo field."""
     if isinstance(field, str):
         field = field.encode('utf-8', 'surrogateescape')
-    return os.fsdecode(_OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), field))
+    if b'\\' in field:
+        field = _OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), field)
+    return field.decode('utf-8', 'surrogateescape')
 
 
 def _split_super_options(raw: bytes) -> list:
@@ -230,23 +233,58 @@ def parse_mountinfo(text) -> list:
 
 
 class MountTable:
-    """The mounts of a run, read once, with the lookups the resources need."""
+    """The mounts of a run, read once, with the lookups the resources need.
+
+    Lookups by mount point and by mount id, and the mount tree (a mount's children by parent id),
+    are indexed on first use: a run with hundreds of mounts makes one pass, not one per question.
+    """
 
     def __init__(self, mounts: list):
         self.mounts = mounts
+        self._at = None
+        self._points = None
+        self._children = None
 
     def at(self, path: str):
         """The topmost mount at PATH (the last one the kernel lists there), or None."""
-        found = None
-        for mount in self.mounts:
-            if mount.mount_point == path:
-                found = mount
-        return found
+        if self._at is None:
+            self._at = {mount.mount_point: mount for mount in self.mounts}
+        return self._at.get(path)
 
     def under(self, path: str) -> list:
-        """Every mount at PATH or below it."""
+        """Every mount at PATH or below it, in file order."""
+        if self._points is None:
+            self._points = sorted((mount.mount_point, index) for index, mount in enumerate(self.mounts))
         prefix = path.rstrip('/') + '/'
-        return [m for m in self.mounts if m.mount_point == path or m.mount_point.startswith(prefix)]
+        # PATH itself, then everything starting with PATH/ (contiguous when sorted; '0' follows '/').
+        ranges = [(path, path + '\x00'), (prefix, prefix[:-1] + '0')] if path != '/' else [('/', '0')]
+        found = []
+        for low, high in ranges:
+            start = bisect.bisect_left(self._points, (low,))
+            end = bisect.bisect_left(self._points, (high,))
+            found.extend(index for _point, index in self._points[start:end])
+        return [self.mounts[index] for index in sorted(set(found))]
+
+    def subtree(self, top, stop=()) -> list:
+        """TOP and every mount made on it or below it (children by parent id), TOP first, then depth first.
+
+        Mounts whose id is in STOP are left out with everything on them: the binds a caller accounts
+        for separately. This is what a bind brought along, from one table however many binds there are.
+        """
+        if self._children is None:
+            self._children = {}
+            for mount in self.mounts:
+                if mount.mount_id != mount.parent_id:
+                    self._children.setdefault(mount.parent_id, []).append(mount)
+        found, seen, todo = [], set(), [top]
+        while todo:
+            mount = todo.pop()
+            if mount.mount_id in seen:
+                continue
+            seen.add(mount.mount_id)
+            found.append(mount)
+            todo.extend(reversed([m for m in self._children.get(mount.mount_id, ()) if m.mount_id not in stop]))
+        return found
 
     def containing(self, path: str):
         """The mount a path (already free of symlinks) lies on: the topmost one with the longest mount point."""
@@ -769,10 +807,30 @@ def processes_using(path: str, proc: str = '/proc') -> list:
     Only processes in this mount namespace are seen the way we see PATH; umount2(2) without
     MNT_DETACH remains the final judge (EBUSY).
     """
-    prefix = path.rstrip('/') + '/'
+    return processes_using_paths([path], proc)[path]
 
-    def inside(link):
-        return link == path or link.startswith(prefix)
+
+def processes_using_paths(paths, proc: str = '/proc') -> dict:
+    """:func:`processes_using` for many paths in one scan of PROC: {path: ['PID (COMM)', ...]}.
+
+    Each link and mapped file is looked up by its own ancestors in the set of paths, so the cost
+    grows with the processes' files, not with their number times the paths'.
+    """
+    wanted = set(paths)
+    users = {path: [] for path in wanted}
+    if not wanted:
+        return users
+
+    def hits(link):
+        """The paths LINK lies at or under."""
+        found = []
+        while True:
+            if link in wanted:
+                found.append(link)
+            parent = os.path.dirname(link)
+            if parent == link or not parent:
+                return found
+            link = parent
 
     def links(base):
         for name in ('cwd', 'root', 'exe'):
@@ -784,35 +842,37 @@ def processes_using(path: str, proc: str = '/proc') -> list:
             return
 
     def mapped(base):
+        found = set()
         try:
             with open(os.path.join(base, 'maps'), errors='surrogateescape') as maps:
                 for line in maps:
                     fields = line.split(None, 5)
-                    if len(fields) == 6 and inside(fields[5].rstrip('\n')):
-                        return True
+                    if len(fields) == 6 and fields[5].startswith('/'):
+                        found.update(hits(fields[5].rstrip('\n')))
         except OSError:
             pass
-        return False
+        return found
 
-    users = []
     try:
         pids = sorted((p for p in os.listdir(proc) if p.isdigit()), key=int)
     except OSError:
         return users
     for pid in pids:
         base = os.path.join(proc, pid)
-        hit = False
+        used = set()
         for link in links(base):
             try:
-                if inside(os.readlink(link)):
-                    hit = True
-                    break
+                used.update(hits(os.readlink(link)))
             except OSError:
                 continue
-        if hit or mapped(base):
-            try:
-                with open(os.path.join(base, 'comm')) as comm:
-                    users.append('%s (%s)' % (pid, comm.read().strip()))
-            except OSError:
-                users.append(pid)
+        used.update(mapped(base))
+        if not used:
+            continue
+        try:
+            with open(os.path.join(base, 'comm')) as comm:
+                name = '%s (%s)' % (pid, comm.read().strip())
+        except OSError:
+            name = pid
+        for path in used:
+            users[path].append(name)
     return users

@@ -19,7 +19,8 @@ from ansible_collections.anatomy.containers.plugins.module_utils import _mounts 
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
     MS_NODEV, MS_NOSUID, MS_RDONLY, MountSpec, MountTable, Records, Resolver, check_volume_name, fits_in_page,
     is_canonical, overlay_data, overlay_fsconfig, overlay_layers, parse_dirents, parse_mountinfo, processes_using,
-    short_link_name, split_flags, split_lowerdir, systemd_escape_path, systemd_mount_unit, unescape, walk_in_root,
+    processes_using_paths, short_link_name, split_flags, split_lowerdir, systemd_escape_path, systemd_mount_unit,
+    unescape, walk_in_root,
 )
 
 # Lines captured on a lab host (Debian 12 under systemd-nspawn, Linux 6.18), plus a few classic ones;
@@ -107,6 +108,29 @@ def test_mount_table_lookups():
     assert table.containing('/srv').fstype == 'overlay'
     assert [m.mount_id for m in table.under('/var/lib/anatomy/t')] == [4028, 4043]
     assert [m.mount_id for m in table.under('/var/lib/anatomy/t/m100')] == [4028]
+
+
+def test_under_is_the_prefix_scan_it_replaces():
+    points = ['/', '/a', '/a/b', '/a!x', '/a/b/c', '/a0', '/ab', '/a/b', '/b', '/a.x/y', '/a/b!', '/a/b/c/d']
+    mounts = parse_mountinfo(''.join('%d 1 0:1 / %s rw - tmpfs t rw\n' % (i + 2, p) for i, p in enumerate(points)))
+    table = MountTable(mounts)
+    for path in ['/', '/a', '/a/b', '/ab', '/c', '/a/b/c', '/a/b/c/d/e']:
+        prefix = path.rstrip('/') + '/'
+        assert table.under(path) == [m for m in mounts if m.mount_point == path or m.mount_point.startswith(prefix)]
+    assert table.at('/a/b').mount_id == 9  # the topmost of the two
+
+
+def test_subtree_follows_parents_and_stops_where_asked():
+    text = ('10 1 0:1 / /r rw - tmpfs t rw\n'
+            '11 10 0:2 / /r/bind rw - ext4 d rw\n'       # a recursive bind ...
+            '12 11 0:3 / /r/bind/proc rw - proc p rw\n'  # ... and what it brought along
+            '13 10 0:4 / /r/bindx rw - ext4 d rw\n'      # a sibling whose name shares a prefix
+            '14 11 0:5 / /r/bind/other rw - ext4 d rw\n'  # another bind, made on top of the first
+            '15 14 0:6 / /r/bind/other/sub rw - ext4 d rw\n')
+    table = MountTable(parse_mountinfo(text))
+    top = table.at('/r/bind')
+    assert [m.mount_id for m in table.subtree(top)] == [11, 12, 14, 15]
+    assert [m.mount_id for m in table.subtree(top, stop={14})] == [11, 12]
 
 
 def test_unparsable_line_is_named():
@@ -209,6 +233,12 @@ def test_processes_using_reads_a_proc_tree(tmp_path):
         (base / 'comm').write_text('proc%s\n' % pid)
     (proc / 'self').mkdir()
     assert processes_using('/srv/m', str(proc)) == ['42 (proc42)', '43 (proc43)', '44 (proc44)']
+    # Many paths, one scan: each path gets the processes that use it or anything under it.
+    assert processes_using_paths(['/srv/m', '/srv/mx', '/srv/m/sub', '/srv/none'], str(proc)) == {
+        '/srv/m': ['42 (proc42)', '43 (proc43)', '44 (proc44)'], '/srv/mx': ['45 (proc45)'],
+        '/srv/m/sub': ['42 (proc42)'], '/srv/none': []}
+    assert processes_using_paths(['/'], str(proc))['/'] == ['1 (proc1)', '42 (proc42)', '43 (proc43)', '44 (proc44)',
+                                                            '45 (proc45)']
 
 
 # -- the resolver, on a temp tree (no root needed, nothing mounted) --------------------------------
