@@ -30,7 +30,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._resource impor
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
     DT_UNKNOWN, LINK_DIR, LOCKED_FLAGS, MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, OVERLAY_PATH_FORBIDDEN,
     PROPAGATION, UPPER_REFUSED, MountSpec, Records, Resolver, check_volume_name, existing_ancestor, fd_path,
-    fits_in_page, is_canonical, missing_dirs, overlay_data, overlay_fsconfig, overlay_layers, processes_using,
+    fits_in_page, is_canonical, missing_dirs, overlay_data, overlay_fsconfig, overlay_layers, processes_using_paths,
     short_link_name, split_flags,
 )
 
@@ -75,44 +75,44 @@ class _Mounts(Resource):
 
     def check_not_busy(self, what, where, submounts=True) -> None:
         """Refuse, before any change, to unmount what a process or a mount on top of it uses (unless lazy_unmount)."""
-        if self.lazy_unmount:
+        self.check_all_not_busy([(what, where, submounts)])
+
+    def check_all_not_busy(self, checks) -> None:
+        """check_not_busy for each (what, where, submounts), with one scan of /proc and one mount table."""
+        if self.lazy_unmount or not checks:
             return
-        users = processes_using(where)
+        users = processes_using_paths([where for _what, where, _submounts in checks])
         table = self.mount_table()
-        top = table.at(where)
-        submounts = [m.mount_point for m in table.under(where) if m.mount_point != where
-                     and top is not None and self._descends(table, m, top)] if submounts else []
-        if users or submounts:
-            raise ResourceError('%s at %s is in use (%s); it is not unmounted. Stop what uses it, or set '
-                                'lazy_unmount=true to detach it anyway'
-                                % (what, where, '; '.join(
-                                    (['processes: ' + ', '.join(users)] if users else [])
-                                    + (['mounts on it: ' + ', '.join(submounts)] if submounts else []))),
-                                field='lazy_unmount')
+        for what, where, submounts in checks:
+            top = table.at(where)
+            on_it = [m.mount_point for m in table.subtree(top) if m.mount_point != where] \
+                if submounts and top is not None else []
+            if users[where] or on_it:
+                raise ResourceError('%s at %s is in use (%s); it is not unmounted. Stop what uses it, or set '
+                                    'lazy_unmount=true to detach it anyway'
+                                    % (what, where, '; '.join(
+                                        (['processes: ' + ', '.join(users[where])] if users[where] else [])
+                                        + (['mounts on it: ' + ', '.join(on_it)] if on_it else []))),
+                                    field='lazy_unmount')
 
-    @staticmethod
-    def _descends(table, mount, top) -> bool:
-        by_id = {m.mount_id: m for m in table.mounts}
-        seen = set()
-        while mount is not None and mount.mount_id not in seen:
-            if mount.mount_id == top.mount_id:
-                return True
-            seen.add(mount.mount_id)
-            mount = by_id.get(mount.parent_id)
-        return False
+    def unmount(self, what, where, recursive=False, table=None, done=None) -> None:
+        """Unmount WHERE (and, for a recursive bind, the mounts it brought along, deepest first).
 
-    def unmount(self, what, where, recursive=False) -> None:
-        """Unmount WHERE (and, for a recursive bind, the mounts it brought along, deepest first)."""
+        Many unmounts share one TABLE (read before the first of them) and the set DONE of the mount
+        points already unmounted, which are never unmounted twice: that would take what lies beneath.
+        """
         flags = MNT_DETACH if self.lazy_unmount else 0
+        done = set() if done is None else done
         targets = [where]
         if recursive and not self.lazy_unmount:
-            table = self.kernel.mountinfo()
+            table = table or self.kernel.mountinfo()
             top = table.at(where)
             if top is not None:
-                subs = [m.mount_point for m in table.under(where)
-                        if m.mount_point != where and self._descends(table, m, top)]
+                subs = [m.mount_point for m in table.subtree(top) if m.mount_point != where]
                 targets = sorted(set(subs), key=len, reverse=True) + [where]
         for target in targets:
+            if target in done:
+                continue
             try:
                 self.kernel.umount(target, flags)
             except OSError as exc:
@@ -122,6 +122,7 @@ class _Mounts(Resource):
                                         field='lazy_unmount')
                 if exc.errno != errno.EINVAL:  # EINVAL: not a mount point (any more)
                     raise
+            done.add(target)
         self.table = None
 
 
@@ -267,8 +268,8 @@ class OverlayMount(_Mounts):
             return True
 
     def validate_plan(self, plan, current):
-        for item in [c for c, _d in plan.update] + plan.delete:
-            self.check_not_busy('overlay', item['path'])
+        unmounted = [c for c, _d in plan.update] + plan.delete
+        self.check_all_not_busy([('overlay', item['path'], True) for item in unmounted])
         for item in plan.create:
             if os.path.lexists(item['path']) and not os.path.isdir(item['path']):
                 raise ResourceError('overlay %r: path exists and is not a directory' % item['path'], field='path')
@@ -375,6 +376,21 @@ class OverlayMount(_Mounts):
                 pass
 
 
+class _Bind:
+    """One bind being made or changed: its key, how messages name it, its host path, its config item, the
+    mount ids it never counts as its own (there before it) and its record."""
+
+    __slots__ = ('key', 'what', 'where', 'item', 'exclude', 'spec')
+
+    def __init__(self, key, what, where, item, exclude, spec):
+        self.key = key
+        self.what = what
+        self.where = where
+        self.item = item
+        self.exclude = set(exclude)
+        self.spec = spec
+
+
 class BindVolume(_Mounts):
     """A bind mount of a managed volume or a host path onto a target inside a root filesystem."""
 
@@ -393,6 +409,8 @@ class BindVolume(_Mounts):
         self.files = {}
         #: Keys of content binds whose source path no longer holds the file the bind shows (replaced or removed).
         self.stale = set()
+        #: (root, target) -> (host path of its deepest existing part, components still missing), from normalize.
+        self.resolved = {}
 
     def describe(self, key):
         root, target = key
@@ -521,7 +539,8 @@ class BindVolume(_Mounts):
         self._check_owner(what, item.get('owner'), item.get('group'))
         self._check_propagation(what, item, propagation)
         try:
-            self.resolver.resolve_missing(root, target)
+            # Kept for validate_plan: where the target is on the host now, and what of it is still missing.
+            self.resolved[(root, target)] = self.resolver.resolve_missing(root, target)
         except OSError as exc:
             raise ResourceError('%s: target cannot be resolved inside %s: %s' % (what, root, exc.strerror),
                                 field='target')
@@ -593,20 +612,32 @@ class BindVolume(_Mounts):
     def validate_plan(self, plan, current):
         self._check_shared_sources(plan, current)
         table = self.mount_table()
-        for item in [c for c, d in plan.update if self._rebind_needed(c, d)] + plan.delete:
-            spec = self.specs.get((item['root'], item['target']))
-            if spec is not None:
-                self.check_not_busy(self.describe((item['root'], item['target'])), spec.where, submounts=False)
+        unmounted = [c for c, d in plan.update if self._rebind_needed(c, d)] + plan.delete
+        self.check_all_not_busy([(self.describe(self.key_of(item)), self.specs[self.key_of(item)].where, False)
+                                 for item in unmounted if self.key_of(item) in self.specs])
         ours = {spec.where for spec in self.specs.values()}
+        # Where each bind to make lands on the host (as far as it exists now): two in one place would share a record.
+        deleted = {self.key_of(item) for item in plan.delete}
+        landing = {spec.where: key for key, spec in self.specs.items() if key not in deleted}
         for item in plan.create:
-            try:
-                where = self.resolver.resolve(item['root'], item['target'])
-            except OSError:
+            key = self.key_of(item)
+            found = self.resolved.get(key)
+            if found is None:
+                try:
+                    found = self.resolver.resolve_missing(item['root'], item['target'])
+                except OSError:
+                    continue  # normalize says why
+            where = os.path.join(found[0], *found[1])
+            if where in landing:
+                raise ResourceError('%s: target %s is the same host path as the target of %s'
+                                    % (self.describe(key), where, self.describe(landing[where])), field='target',
+                                    key=key)
+            landing[where] = key
+            if found[1]:
                 continue  # created at apply time: no mount there yet
             if table.at(where) is not None and where not in ours:
                 raise ResourceError('%s: target %s is already a mount point not managed by %s; refusing to mount '
-                                    'over it' % (self.describe((item['root'], item['target'])), where, OWNER_MARK),
-                                    field='target')
+                                    'over it' % (self.describe(key), where, OWNER_MARK), field='target')
         if self.purge:
             # A volume is purged only when no mount keeps it: none left in place, none made or changed by this run.
             deleted = {(i['root'], i['target']) for i in plan.delete}
@@ -719,8 +750,56 @@ class BindVolume(_Mounts):
         except (OSError, ValueError, AttributeError):
             return False
 
+    def apply(self, plan):
+        """The plan in batches: a mount table read once per step, never once per bind.
+
+        Unmount what is deleted or bound anew (one table), update the others in place, then make
+        every new bind: mount each one, then read the table once to make them read-only and set
+        their propagation, and once more to verify all of them (:meth:`create_all`).
+        """
+        rebind = [self._rebind_needed(c, d) for c, d in plan.update]
+        self.delete_all(plan.delete, self.purge)
+        self.delete_all([c for (c, _d), again in zip(plan.update, rebind) if again], purge=False)
+        self.update_all([pair for pair, again in zip(plan.update, rebind) if not again])
+        self.create_all(plan.create + [d for (_c, d), again in zip(plan.update, rebind) if again])
+
     def create(self, item):
-        what = self.describe((item['root'], item['target']))
+        self.create_all([item])
+
+    def create_all(self, items) -> None:
+        """Make each bind; every one that is left in place has been verified, every one that failed is undone.
+
+        Each bind is recorded and mounted in turn (through descriptors resolved inside its root, so a
+        later target may go through an earlier bind). The first failure stops the mounting; what was
+        mounted before it is still made read-only and verified, and the first error is raised after.
+        """
+        made, error = [], None
+        for item in items:
+            try:
+                made.append(self._bind(item))
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                # Whatever it was, the binds already mounted must not stay writable when asked read-only.
+                error = exc
+                break
+        failed = self.set_attributes_all(made)
+        for bind, _exc in failed:
+            try:
+                self.unmount(bind.what, bind.where, bind.item['recursive'])
+            except (OSError, ResourceError):
+                continue  # still mounted: its record stays, and the first error is what the run reports
+            self.records.remove(bind.spec)
+        for bind in made:
+            self.stale.discard(bind.key)
+        self.table = None
+        if failed:
+            raise failed[0][1]
+        if error is not None:
+            raise error
+
+    def _bind(self, item) -> _Bind:
+        """Write content, make the volume, resolve the target inside the root, record the bind and mount it."""
+        key = (item['root'], item['target'])
+        what = self.describe(key)
         if item.get('content') is not None:
             self.write_content(item['source'], item['content'])
         source = self.ensure_volume(item) if item['volume'] is not None else item['source']
@@ -733,7 +812,8 @@ class BindVolume(_Mounts):
                     raise ResourceError('%s: source %s is a %s but the target is not' % (
                         what, source, 'directory' if is_dir else 'file'), field='target')
                 where = fd_path(tgt_fd)
-                before = {m.mount_id for m in self.kernel.mountinfo().under(where)}
+                # What is already at or below the target (as of the run's table): never counted as the bind's.
+                before = {m.mount_id for m in self.mount_table().under(where)}
                 spec = MountSpec('bind', fd_path(src_fd), where, 'none', self.fstab_options(item), item,
                                  extra={'volume_dir': self.volume_dir(item['volume']) if item['volume'] else None,
                                         'before': sorted(before)})
@@ -748,74 +828,130 @@ class BindVolume(_Mounts):
                 os.close(tgt_fd)
         finally:
             os.close(src_fd)
-        try:
-            self.set_attributes(what, where, item, before)
-        except (OSError, ResourceError):
-            self.unmount(what, where, item['recursive'])
-            self.records.remove(spec)
-            raise
-        self.table = None
-        self.stale.discard((item['root'], item['target']))
+        return _Bind(key, what, where, item, before, spec)
 
     @staticmethod
     def fstab_options(item) -> list:
         return ['rbind' if item['recursive'] else 'bind', 'ro' if item['read_only'] else 'rw', item['propagation']]
 
-    def set_attributes(self, what, where, item, exclude) -> None:
-        """Read-only (a bind remount of every mount the bind made) and propagation; then verify both."""
+    def set_attributes_all(self, binds) -> list:
+        """Read-only (a bind remount of every mount a bind made) and propagation for each bind; then verify all.
+
+        Two reads of the mount table for all BINDS: one to find what each bind made, one to verify.
+        Returns [(bind, error)] for those that failed, in the order of BINDS; the others are done.
+        """
+        failed = []
+        if not binds:
+            return failed
         table = self.kernel.mountinfo()
-        mine = [m for m in table.under(where) if m.mount_id not in exclude]
-        for mount in mine:
-            if mount.read_only != item['read_only']:
-                flags = MS_REMOUNT | MS_BIND | (MS_RDONLY if item['read_only'] else 0)
-                for option, flag in LOCKED_FLAGS.items():
-                    if option in mount.options:
-                        flags |= flag
-                self.kernel.mount(None, mount.mount_point, None, flags)
-        self.kernel.mount(None, where, None, PROPAGATION[item['propagation']])
+        tops = self._tops(table, binds)
+        checked = []
+        for bind in binds:
+            try:
+                for mount in self._mounts_of(table, tops, bind):
+                    if mount.read_only != bind.item['read_only']:
+                        flags = MS_REMOUNT | MS_BIND | (MS_RDONLY if bind.item['read_only'] else 0)
+                        for option, flag in LOCKED_FLAGS.items():
+                            if option in mount.options:
+                                flags |= flag
+                        self.kernel.mount(None, mount.mount_point, None, flags)
+                self.kernel.mount(None, bind.where, None, PROPAGATION[bind.item['propagation']])
+                checked.append(bind)
+            except (OSError, ResourceError) as exc:
+                failed.append((bind, exc))
         table = self.kernel.mountinfo()
-        top = table.at(where)
+        tops = self._tops(table, binds)
+        for bind in checked:
+            try:
+                self._verify(table, tops, bind)
+            except ResourceError as exc:
+                failed.append((bind, exc))
+        self.table = None
+        order = {id(bind): index for index, bind in enumerate(binds)}
+        return sorted(failed, key=lambda entry: order[id(entry[0])])
+
+    def _tops(self, table, binds) -> set:
+        """The ids of the top mounts of every bind of ours in TABLE: those in place and BINDS."""
+        tops = set()
+        for where in {spec.where for spec in self.specs.values()} | {bind.where for bind in binds}:
+            top = table.at(where)
+            if top is not None:
+                tops.add(top.mount_id)
+        return tops
+
+    def _mounts_of(self, table, tops, bind) -> list:
+        """The mounts BIND made: its top mount and what lies on it (:meth:`MountTable.subtree`), without what
+        was there before it and without the other binds of this collection, which have their own settings."""
+        top = table.at(bind.where)
         if top is None:
-            raise ResourceError('%s: the bind mount at %s is gone after mounting' % (what, where))
-        wrong = [m.mount_point for m in table.under(where) if m.mount_id not in exclude
-                 and m.read_only != item['read_only']]
+            raise ResourceError('%s: the bind mount at %s is gone after mounting' % (bind.what, bind.where))
+        return [m for m in table.subtree(top, stop=tops - {top.mount_id}) if m.mount_id not in bind.exclude]
+
+    def _verify(self, table, tops, bind) -> None:
+        """What the kernel shows for BIND is what was asked: its mounts read-only or not, its top's propagation."""
+        item, what = bind.item, bind.what
+        mounts = self._mounts_of(table, tops, bind)
+        wrong = [m.mount_point for m in mounts if m.read_only != item['read_only']]
         if wrong:
             raise ResourceError('%s: the kernel left %s %s after the remount' % (
                 what, ', '.join(wrong), 'writable' if item['read_only'] else 'read-only'), field='read_only')
+        top = mounts[0] if mounts else table.at(bind.where)
         if item['propagation'].lstrip('r') not in top.propagation.split(','):
             raise ResourceError('%s: asked for propagation %s, the kernel made it %s (runc#5390)' % (
                 what, item['propagation'], top.propagation), field='propagation')
 
     def update(self, current, desired):
-        key = (current['root'], current['target'])
-        spec = self.specs[key]
         if self._rebind_needed(current, desired):
-            self._delete(current, purge=False)
-            self.create(desired)
-            return
-        if desired.get('content') is not None:
-            # Through the source path on the host: the same inode, so the bind shows it, read-only or not.
-            self.write_content(desired['source'], desired['content'])
-        if any(current[f] != desired[f] for f in desired if f != 'content'):
-            what = self.describe(key)
-            if desired['volume'] is not None:
-                self.apply_ownership(self.source_of(desired), desired)
-            self.set_attributes(what, spec.where, desired, set(spec.extra.get('before', ())))
-            self.table = None
+            self.delete_all([current], purge=False)
+            self.create_all([desired])
+        else:
+            self.update_all([(current, desired)])
+
+    def update_all(self, pairs) -> None:
+        """Updates in place: content written through the source path, ownership, then read-only and propagation."""
+        remounts = []
+        for current, desired in pairs:
+            key = (current['root'], current['target'])
+            spec = self.specs[key]
+            if desired.get('content') is not None:
+                # Through the source path on the host: the same inode, so the bind shows it, read-only or not.
+                self.write_content(desired['source'], desired['content'])
+            if any(current[f] != desired[f] for f in desired if f != 'content'):
+                if desired['volume'] is not None:
+                    self.apply_ownership(self.source_of(desired), desired)
+                remounts.append(_Bind(key, self.describe(key), spec.where, desired, set(spec.extra.get('before', ())),
+                                      spec))
+            elif spec.config != desired:
+                self._save_config(spec, desired)
+        failed = self.set_attributes_all(remounts)
+        not_done = {id(bind) for bind, _exc in failed}
+        for bind in remounts:
+            if id(bind) not in not_done:
+                self._save_config(bind.spec, bind.item)
+        if failed:
+            raise failed[0][1]
+
+    def _save_config(self, spec, desired) -> None:
         if spec.config != desired:
             spec.config = desired
             spec.options = self.fstab_options(desired)
             self.records.save(spec)
 
     def delete(self, item):
-        self._delete(item, self.purge)
+        self.delete_all([item], self.purge)
 
-    def _delete(self, item, purge):
-        key = (item['root'], item['target'])
-        spec = self.specs.get(key)
-        if spec is None:
-            return
-        self.unmount(self.describe(key), spec.where, item['recursive'])
-        self.records.remove(spec)
-        if purge and item['volume'] is not None and self.is_our_volume(item['volume']):
-            shutil.rmtree(self.volume_dir(item['volume']))
+    def delete_all(self, items, purge) -> None:
+        """Unmount each bind (from one mount table), drop its record, and purge its volume if asked."""
+        table = None
+        if not self.lazy_unmount and any(item['recursive'] for item in items):
+            table = self.kernel.mountinfo()
+        done = set()
+        for item in items:
+            key = (item['root'], item['target'])
+            spec = self.specs.pop(key, None)
+            if spec is None:
+                continue
+            self.unmount(self.describe(key), spec.where, item['recursive'], table, done)
+            self.records.remove(spec)
+            if purge and item['volume'] is not None and self.is_our_volume(item['volume']):
+                shutil.rmtree(self.volume_dir(item['volume']))

@@ -37,23 +37,29 @@ class FakeKernel:
         self.file_binds = set()
         self.calls = []
         self.next_id = 100
+        #: How many times the resources read the mount table (the fake's own lookups do not count).
+        self.reads = 0
 
     def add(self, point, fstype='ext4', options=('rw',), optional=(), super_options=()):
         self.next_id += 1
-        parent = self.mountinfo().containing(point)
+        parent = self._table().containing(point)
         mount = MountInfo(self.next_id, parent.mount_id if parent else 0, (0, self.next_id), '/', point,
                           tuple(options), tuple(optional), fstype, fstype, list(super_options))
         self.mounts.append(mount)
         return mount
 
-    def mountinfo(self):
+    def _table(self):
         return MountTable(list(self.mounts))
+
+    def mountinfo(self):
+        self.reads += 1
+        return self._table()
 
     def mount(self, source, target, fstype, flags, data=None):
         self.calls.append(('mount', source, target, fstype, flags, data))
         if target.startswith('/proc/self/fd/'):
             target = os.readlink(target)
-        top = self.mountinfo().at(target)
+        top = self._table().at(target)
         if flags & MS_REMOUNT:
             rw = 'ro' if flags & MS_RDONLY else 'rw'
             top.options = (rw,) + tuple(o for o in top.options if o not in ('ro', 'rw'))
@@ -68,7 +74,7 @@ class FakeKernel:
             return
         if flags & MS_BIND:
             source = os.readlink(source) if source.startswith('/proc/self/fd/') else source
-            origin = self.mountinfo().containing(source)
+            origin = self._table().containing(source)
             self.add(target, origin.fstype, options=origin.options, optional=origin.optional)
             if os.path.isfile(source) and os.path.isfile(target):
                 # A file bind shows the source's inode at the target: a hard link does too (same temp dir).
@@ -80,7 +86,7 @@ class FakeKernel:
 
     def umount(self, target, flags=0):
         self.calls.append(('umount', target, flags))
-        top = self.mountinfo().at(target)
+        top = self._table().at(target)
         if top is None:
             raise OSError(errno.EINVAL, 'not mounted', target)
         if target in self.busy and not flags & MNT_DETACH:
@@ -108,7 +114,7 @@ class FakeKernel:
 
 @pytest.fixture(autouse=True)
 def nobody_uses_anything(monkeypatch):
-    monkeypatch.setattr(resources, 'processes_using', lambda path: [])
+    monkeypatch.setattr(resources, 'processes_using_paths', lambda paths: {p: [] for p in paths})
 
 
 @pytest.fixture
@@ -270,7 +276,7 @@ def test_changed_layers_remount_only_when_unused(tmp, monkeypatch):
     kernel = FakeKernel()
     converge(overlay_resource(tmp, kernel), [ovl(tmp)], 'merged')
     changed = {'path': ovl(tmp)['path'], 'lower': ovl(tmp, lower=('l3', 'l2'))['lower']}
-    monkeypatch.setattr(resources, 'processes_using', lambda path: ['42 (sleep)'])
+    monkeypatch.setattr(resources, 'processes_using_paths', lambda paths: {p: ['42 (sleep)'] for p in paths})
     with pytest.raises(ResourceError, match=r'is in use \(processes: 42 \(sleep\)\); it is not unmounted'):
         converge(overlay_resource(tmp, kernel), [changed], 'merged')
     assert len(kernel.calls) == 1
@@ -696,3 +702,124 @@ def test_records_from_before_content_read_as_without_content(tmp, rootfs):
     gathered = converge(bind_resource(tmp, kernel), None, 'gathered')['gathered']
     assert gathered[0]['content'] is None
     assert not converge(bind_resource(tmp, kernel), [item], 'merged')['changed']
+
+
+# -- many binds in one call: the batch path ---------------------------------------------------------
+def many_binds(tmp, rootfs, count):
+    config = []
+    for i in range(count):
+        config.append(bind(rootfs, '/w%d/data' % i, volume='v%d' % i))
+        config.append(bind(rootfs, '/w%d/etc/hosts' % i, source=str(tmp / 'files' / str(i) / 'hosts'),
+                           content='10.88.0.%d w%d\n' % (i + 2, i), read_only=True))
+    return config
+
+
+@pytest.mark.parametrize('count', [2, 30])
+def test_many_binds_read_the_mount_table_a_fixed_number_of_times(tmp, rootfs, count):
+    kernel = FakeKernel()
+    config = many_binds(tmp, rootfs, count)
+    result = converge(bind_resource(tmp, kernel), config, 'merged')
+    # read, then one table to find what the binds made and one to verify them all, then the read for after.
+    assert result['changed'] and kernel.reads == 4
+    table = kernel.mountinfo()
+    for i in range(count):
+        assert table.at(str(rootfs / ('w%d' % i) / 'data')).read_only is False
+        assert table.at(str(rootfs / ('w%d' % i) / 'etc' / 'hosts')).read_only is True
+        assert (rootfs / ('w%d' % i) / 'etc' / 'hosts').read_text() == '10.88.0.%d w%d\n' % (i + 2, i)
+    assert len(Records(str(tmp / 'records')).load('bind')) == 2 * count
+    kernel.reads, calls = 0, len(kernel.calls)
+    assert not converge(bind_resource(tmp, kernel), config, 'merged')['changed']
+    assert kernel.reads == 1 and len(kernel.calls) == calls
+    # Read-only for all of them at once: remounts in place, the same two reads.
+    kernel.reads = 0
+    result = converge(bind_resource(tmp, kernel), [dict(item, read_only=True) for item in config], 'merged')
+    assert all(b['read_only'] for b in result['after']) and kernel.reads == 4
+    assert not [c for c in kernel.calls if c[0] == 'umount']
+    # Deleted all at once: one table for every unmount.
+    kernel.reads = 0
+    assert converge(bind_resource(tmp, kernel), None, 'deleted')['after'] == []
+    assert kernel.reads == 3 and [m.mount_point for m in kernel.mountinfo().mounts] == ['/']
+
+
+def test_a_bind_inside_another_of_the_same_call_keeps_its_own_settings(tmp, rootfs):
+    kernel = FakeKernel()
+    outer = bind(rootfs, '/srv', volume='outer', read_only=True)
+    inner = bind(rootfs, '/srv/inner', volume='inner')
+    result = converge(bind_resource(tmp, kernel), [outer, inner], 'merged')
+    table = kernel.mountinfo()
+    srv, srv_inner = table.at(str(rootfs / 'srv')), table.at(str(rootfs / 'srv' / 'inner'))
+    assert srv_inner.parent_id == srv.mount_id  # on the outer bind, as the kernel would have it
+    assert srv.read_only and not srv_inner.read_only
+    assert [(b['target'], b['read_only']) for b in result['after']] == [('/srv', True), ('/srv/inner', False)]
+    remounted = [c[2] for c in kernel.calls if c[0] == 'mount' and c[4] & MS_REMOUNT]
+    assert remounted == [str(rootfs / 'srv')]
+    assert not converge(bind_resource(tmp, kernel), [outer, inner], 'merged')['changed']
+    # The outer one writable again: the inner one is not its to change.
+    converge(bind_resource(tmp, kernel), [dict(outer, read_only=False), dict(inner, read_only=True)], 'merged')
+    assert not kernel.mountinfo().at(str(rootfs / 'srv')).read_only
+    assert kernel.mountinfo().at(str(rootfs / 'srv' / 'inner')).read_only
+    # Both deleted in one call: each mount point unmounted once, the inner one first (it lies on the outer).
+    converge(bind_resource(tmp, kernel), None, 'deleted')
+    assert [c[1] for c in kernel.calls if c[0] == 'umount'] == [str(rootfs / 'srv' / 'inner'), str(rootfs / 'srv')]
+
+
+class PickyKernel(FakeKernel):
+    """A fake kernel that refuses to bind onto some targets, or leaves some binds private."""
+
+    def __init__(self, refuse=(), private=()):
+        super().__init__()
+        self.refuse, self.private = set(refuse), set(private)
+
+    def mount(self, source, target, fstype, flags, data=None):
+        real = os.readlink(target) if target.startswith('/proc/self/fd/') else target
+        if flags & MS_BIND and not flags & MS_REMOUNT and real in self.refuse:
+            raise OSError(errno.EPERM, 'mount: Operation not permitted', real)
+        if flags & MS_SHARED and real in self.private:
+            self._table().at(real).optional = ()  # as the kernel does for a bind of a private mount (runc#5390)
+            return
+        super().mount(source, target, fstype, flags, data)
+
+
+def test_a_bind_that_fails_its_verification_is_undone_and_the_others_stay_verified(tmp, rootfs):
+    kernel = PickyKernel(private={str(rootfs / 'b')})
+    config = [bind(rootfs, '/a', volume='a', read_only=True), bind(rootfs, '/b', volume='b', propagation='rshared'),
+              bind(rootfs, '/c', volume='c', read_only=True, propagation='rshared')]
+    with pytest.raises(ResourceError, match="'/b'.*asked for propagation rshared, the kernel made it private"):
+        converge(bind_resource(tmp, kernel), config, 'merged')
+    table = kernel.mountinfo()
+    assert table.at(str(rootfs / 'b')) is None
+    assert table.at(str(rootfs / 'a')).read_only and table.at(str(rootfs / 'c')).read_only
+    assert 'shared' in table.at(str(rootfs / 'c')).propagation
+    assert sorted(s.config['target'] for s in Records(str(tmp / 'records')).load('bind')) == ['/a', '/c']
+    gathered = converge(bind_resource(tmp, kernel), None, 'gathered')['gathered']
+    assert [(g['target'], g['read_only']) for g in gathered] == [('/a', True), ('/c', True)]
+
+
+def test_a_mount_that_fails_stops_the_batch_after_what_came_before_is_made_read_only(tmp, rootfs):
+    kernel = PickyKernel(refuse={str(rootfs / 'b')})
+    config = [bind(rootfs, '/a', volume='a', read_only=True), bind(rootfs, '/b', volume='b', read_only=True),
+              bind(rootfs, '/c', volume='c', read_only=True)]
+    with pytest.raises(OSError, match='Operation not permitted'):
+        converge(bind_resource(tmp, kernel), config, 'merged')
+    table = kernel.mountinfo()
+    assert table.at(str(rootfs / 'a')).read_only
+    assert table.at(str(rootfs / 'b')) is None and table.at(str(rootfs / 'c')) is None
+    assert [s.config['target'] for s in Records(str(tmp / 'records')).load('bind')] == ['/a']
+    # The next run makes the rest.
+    kernel.refuse.clear()
+    result = converge(bind_resource(tmp, kernel), config, 'merged')
+    assert [(b['target'], b['read_only']) for b in result['after']] == [('/a', True), ('/b', True), ('/c', True)]
+
+
+def test_two_targets_on_one_host_path_are_refused_before_any_change(tmp, rootfs):
+    kernel = FakeKernel()
+    (rootfs / 'srv').mkdir()
+    config = [bind(rootfs, '/srv/data', volume='a'), bind(rootfs / 'srv', '/data', volume='b')]
+    with pytest.raises(ResourceError, match=r"'/data' in .*: target .*/srv/data is the same host path as the target "
+                                            r"of bind mount '/srv/data' in") as err:
+        converge(bind_resource(tmp, kernel), config, 'merged')
+    assert err.value.details['index'] == 1 and kernel.calls == [] and not (tmp / 'volumes').exists()
+    # Nor onto a bind of ours that stays.
+    converge(bind_resource(tmp, kernel), config[:1], 'merged')
+    with pytest.raises(ResourceError, match='the same host path'):
+        converge(bind_resource(tmp, kernel), config[1:], 'merged')

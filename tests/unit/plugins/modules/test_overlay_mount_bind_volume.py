@@ -58,7 +58,7 @@ def kernel(monkeypatch, tmp_path):
     for module in (overlay_mount, bind_volume):
         monkeypatch.setattr(module, 'Kernel', lambda: fake)
     monkeypatch.setattr(_mounts_resources, 'Records', lambda: Records(str(tmp_path / 'records')))
-    monkeypatch.setattr(_mounts_resources, 'processes_using', lambda path: [])
+    monkeypatch.setattr(_mounts_resources, 'processes_using_paths', lambda paths: {p: [] for p in paths})
     return fake
 
 
