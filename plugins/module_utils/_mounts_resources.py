@@ -349,6 +349,7 @@ class OverlayMount(_Mounts):
             self.records.remove(spec)
             raise
         self.table = None
+        self.specs[spec.where] = spec
 
     def update(self, current, desired):
         old = self.specs.get(current['path'])
@@ -356,10 +357,9 @@ class OverlayMount(_Mounts):
         self.create(desired)
         if old is not None and old.created:
             # Keep what the first mount created, so that deleted still tidies it up.
-            for spec in self.records.load(self.record_kind):
-                if spec.where == desired['path']:
-                    spec.created = old.created + [d for d in spec.created if d not in old.created]
-                    self.records.save(spec)
+            spec = self.specs[desired['path']]
+            spec.created = old.created + [d for d in spec.created if d not in old.created]
+            self.records.save(spec)
 
     def delete(self, item):
         spec = self.specs.get(item['path'])
