@@ -400,12 +400,15 @@ class Netlink:
                 sock.close()
         self._cur = self._cur_sock = self._cur_ns = None
 
-    def _new_ipr(self):
-        iproute = _iproute()
+    def _load_pyroute2(self) -> None:
+        """Import pyroute2 (in our own namespace, before a socket is made in another)."""
         if self._groups is None:
-            self._groups = _ipr_takes_groups(iproute)
+            self._groups = _ipr_takes_groups(_iproute())
+
+    def _new_ipr(self):
+        """A pyroute2 socket in the namespace this thread is in; call _load_pyroute2 first."""
         # 0.9 subscribes to multicast groups by default; a command socket needs none.
-        return iproute(groups=0) if self._groups else iproute()
+        return IPRoute(groups=0) if self._groups else IPRoute()
 
     @contextmanager
     def _entered(self, ns: str):
@@ -440,6 +443,7 @@ class Netlink:
 
     def _ipr(self, ns):
         """The pyroute2 socket in ns, for writes."""
+        self._load_pyroute2()
         if ns is None:
             if self._host is None:
                 self._host = self._new_ipr()
@@ -505,6 +509,7 @@ class Netlink:
     def netns_create(self, name: str) -> None:
         """A new namespace at /run/netns/NAME, marked ours on its lo, lo up."""
         self._prepare_run_dir()
+        self._load_pyroute2()
         self._dumps.pop(name, None)
         path = os.path.join(NETNS_RUN_DIR, name)
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
