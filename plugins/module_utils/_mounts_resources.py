@@ -754,8 +754,8 @@ class BindVolume(_Mounts):
         """The plan in batches: a mount table read once per step, never once per bind.
 
         Unmount what is deleted or bound anew (one table), update the others in place, then make
-        every new bind: mount each one, then read the table once to make them read-only and set
-        their propagation, and once more to verify all of them (:meth:`create_all`).
+        every new bind: mount each one and set its propagation, then read the table once to make them
+        read-only and once more to verify all of them (:meth:`create_all`).
         """
         rebind = [self._rebind_needed(c, d) for c, d in plan.update]
         self.delete_all(plan.delete, self.purge)
@@ -769,9 +769,10 @@ class BindVolume(_Mounts):
     def create_all(self, items) -> None:
         """Make each bind; every one that is left in place has been verified, every one that failed is undone.
 
-        Each bind is recorded and mounted in turn (through descriptors resolved inside its root, so a
-        later target may go through an earlier bind). The first failure stops the mounting; what was
-        mounted before it is still made read-only and verified, and the first error is raised after.
+        Each bind is recorded, mounted and given its propagation in turn (through descriptors resolved
+        inside its root, so a later target may go through an earlier bind); then all are made read-only
+        where asked and verified (:meth:`set_attributes_all`). The first failure stops the mounting; what
+        was mounted before it is still made read-only and verified, and the first error is raised after.
         """
         made, error = [], None
         for item in items:
@@ -781,13 +782,9 @@ class BindVolume(_Mounts):
                 # Whatever it was, the binds already mounted must not stay writable when asked read-only.
                 error = exc
                 break
-        failed = self.set_attributes_all(made)
+        failed = self.set_attributes_all(made, propagation=False)
         for bind, _exc in failed:
-            try:
-                self.unmount(bind.what, bind.where, bind.item['recursive'])
-            except (OSError, ResourceError):
-                continue  # still mounted: its record stays, and the first error is what the run reports
-            self.records.remove(bind.spec)
+            self._undo(bind)  # the first error is what the run reports
         for bind in made:
             self.stale.discard(bind.key)
         self.table = None
@@ -828,17 +825,34 @@ class BindVolume(_Mounts):
                 os.close(tgt_fd)
         finally:
             os.close(src_fd)
-        return _Bind(key, what, where, item, before, spec)
+        bind = _Bind(key, what, where, item, before, spec)
+        try:
+            # Now, before the next bind: a bind of a shared mount joins its peer group, and a later bind
+            # made on this one (a target inside it) would propagate back to its source's peers.
+            self.kernel.mount(None, where, None, PROPAGATION[item['propagation']])
+        except OSError:
+            self._undo(bind)
+            raise
+        return bind
+
+    def _undo(self, bind) -> None:
+        """Unmount a bind this run made and drop its record; if it cannot be unmounted, its record stays."""
+        try:
+            self.unmount(bind.what, bind.where, bind.item['recursive'])
+        except (OSError, ResourceError):
+            return
+        self.records.remove(bind.spec)
 
     @staticmethod
     def fstab_options(item) -> list:
         return ['rbind' if item['recursive'] else 'bind', 'ro' if item['read_only'] else 'rw', item['propagation']]
 
-    def set_attributes_all(self, binds) -> list:
+    def set_attributes_all(self, binds, propagation=True) -> list:
         """Read-only (a bind remount of every mount a bind made) and propagation for each bind; then verify all.
 
         Two reads of the mount table for all BINDS: one to find what each bind made, one to verify.
-        Returns [(bind, error)] for those that failed, in the order of BINDS; the others are done.
+        PROPAGATION False: already set (by :meth:`_bind`), only verified. Returns [(bind, error)] for
+        those that failed, in the order of BINDS; the others are done.
         """
         failed = []
         if not binds:
@@ -855,7 +869,8 @@ class BindVolume(_Mounts):
                             if option in mount.options:
                                 flags |= flag
                         self.kernel.mount(None, mount.mount_point, None, flags)
-                self.kernel.mount(None, bind.where, None, PROPAGATION[bind.item['propagation']])
+                if propagation:
+                    self.kernel.mount(None, bind.where, None, PROPAGATION[bind.item['propagation']])
                 checked.append(bind)
             except (OSError, ResourceError) as exc:
                 failed.append((bind, exc))

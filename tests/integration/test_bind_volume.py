@@ -340,3 +340,39 @@ def test_content_with_a_volume_is_refused_before_any_change(ansible, host):
     assert mountinfo(host, '/') == before
     assert host.run('test -e %s/new || test -e %s/etc/resolv.conf || test -e %s/v' % (FILES, R3, VOLUMES),
                     check=False).returncode != 0
+
+
+# -- many binds in one call -------------------------------------------------------------------------
+MANY = BASE + '/many'
+
+
+def test_many_binds_and_a_bind_inside_another_in_one_call(ansible, host):
+    """One call makes every bind, then sets and verifies them from two reads of mountinfo: each as asked."""
+    host.run('mkdir -p %s %s/src/inner' % (' '.join('%s/w%d' % (MANY, i) for i in range(20)), MANY))
+    config = []
+    for i in range(20):
+        root = '%s/w%d' % (MANY, i)
+        config += [bind(root, '/data', volume='many%d' % i),
+                   bind(root, '/etc/hosts', source='%s/files/%d/hosts' % (MANY, i), content='10.0.0.%d w%d\n' % (i, i),
+                        read_only=True)]
+    # A read-only bind and a writable one on it, in the same call: each keeps its own setting.
+    config += [bind(MANY + '/w0', '/srv', source=MANY + '/src', read_only=True),
+               bind(MANY + '/w0', '/srv/inner', volume='inner')]
+    result = run(ansible, host, config)
+    assert result['changed'] and len(result['after']) == len(config)
+    mounts = mountinfo(host, MANY)
+    for i in range(20):
+        root = '%s/w%d' % (MANY, i)
+        assert 'rw' in mounts[root + '/data'][1] and 'ro' in mounts[root + '/etc/hosts'][1]
+    assert host.run('cat %s/w7/etc/hosts' % MANY).stdout == '10.0.0.7 w7\n'
+    assert 'ro' in mounts[MANY + '/w0/srv'][1] and 'rw' in mounts[MANY + '/w0/srv/inner'][1]
+    assert host.run('touch %s/w0/srv/new' % MANY, check=False).returncode != 0
+    host.run('touch %s/w0/srv/inner/new' % MANY)
+    # Nothing to do on a re-run: not one mount changed.
+    assert not run(ansible, host, config)['changed']
+    assert {p: m[0] for p, m in mountinfo(host, MANY).items()} == {p: m[0] for p, m in mounts.items()}
+    # Deleted in one call, the inner bind with the outer one.
+    result = run(ansible, host, [bind(i['root'], i['target']) for i in config], 'deleted', purge=True)
+    assert result['changed'] and not [a for a in result['after'] if a['root'].startswith(MANY)]
+    assert not mountinfo(host, MANY)
+    assert not [v for v in host.run('ls %s' % VOLUMES).stdout.split() if v.startswith(('many', 'inner'))]

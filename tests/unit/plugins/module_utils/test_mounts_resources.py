@@ -17,8 +17,8 @@ import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _mounts_resources as resources
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
-    MNT_DETACH, MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MountInfo,
-    MountTable, Records, Resolver, _split_super_options,
+    MNT_DETACH, MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE,
+    MountInfo, MountTable, Records, Resolver, _split_super_options,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import BindVolume, OverlayMount
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError, converge, make_plan
@@ -751,8 +751,12 @@ def test_a_bind_inside_another_of_the_same_call_keeps_its_own_settings(tmp, root
     assert srv_inner.parent_id == srv.mount_id  # on the outer bind, as the kernel would have it
     assert srv.read_only and not srv_inner.read_only
     assert [(b['target'], b['read_only']) for b in result['after']] == [('/srv', True), ('/srv/inner', False)]
-    remounted = [c[2] for c in kernel.calls if c[0] == 'mount' and c[4] & MS_REMOUNT]
-    assert remounted == [str(rootfs / 'srv')]
+    # Each bind's propagation is set before the next one is mounted: a bind on one still shared (a bind
+    # of a shared mount is a peer of it) would propagate back to the source; read-only comes after all.
+    assert [('fd' if c[2].startswith('/proc/self/fd/') else c[2], c[4]) for c in kernel.calls] == [
+        ('fd', MS_BIND | MS_REC), (str(rootfs / 'srv'), MS_PRIVATE | MS_REC),
+        ('fd', MS_BIND | MS_REC), (str(rootfs / 'srv' / 'inner'), MS_PRIVATE | MS_REC),
+        (str(rootfs / 'srv'), MS_REMOUNT | MS_BIND | MS_RDONLY | MS_RELATIME)]
     assert not converge(bind_resource(tmp, kernel), [outer, inner], 'merged')['changed']
     # The outer one writable again: the inner one is not its to change.
     converge(bind_resource(tmp, kernel), [dict(outer, read_only=False), dict(inner, read_only=True)], 'merged')
