@@ -21,6 +21,7 @@ keys of objects that exist but belong to someone else, which we never touch.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 STATES = ('merged', 'replaced', 'overridden', 'deleted', 'gathered')
@@ -237,15 +238,22 @@ def converge(resource: Resource, config: list[dict] | None, state: str, check_mo
     return result
 
 
-def run_module(module, resource: Resource) -> None:
-    """The whole of a resource module's main(): converge, then exit_json or fail_json."""
+def run_module(module, resource: Resource, guard=None, finish=None) -> None:
+    """The whole of a resource module's main(): converge, then exit_json or fail_json.
+
+    ``guard`` is a context manager factory held around the run (a lock); ``finish(result)`` adds to the
+    result before it is reported (a module's own return values, a diff of its own), inside the guard.
+    """
     try:
-        result = converge(resource, module.params['config'], module.params['state'], module.check_mode)
+        with (guard or contextlib.nullcontext)():
+            result = converge(resource, module.params['config'], module.params['state'], module.check_mode)
+            if finish is not None:
+                finish(result)
     except ResourceError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     except OSError as exc:
         # The kernel refused a change after validation passed: say what, never a traceback.
         module.fail_json(msg='%s: %s' % (resource.kind, exc), errno=exc.errno)
-    if module._diff and 'before' in result:
+    if module._diff and 'before' in result and 'diff' not in result:
         result['diff'] = dict(before=dict(config=result['before']), after=dict(config=result['after']))
     module.exit_json(**result)

@@ -20,7 +20,7 @@ import json
 import os
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    Resource, ResourceError, converge,
+    Resource, ResourceError, run_module,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import (
     iptables as ipt, model, nft,
@@ -368,38 +368,33 @@ class PortsResource(NetfilterResource):
 
 
 def run_netfilter_module(module, resource: NetfilterResource, lock=run_lock) -> None:
-    """main() of both modules: lock, converge, validate in check mode, set sysctls, report with a rule diff."""
-    state = module.params['state']
-    try:
-        with lock():
-            result = converge(resource, module.params['config'], state, module.check_mode)
-            result['backend'] = resource.backend.name
-            if state != 'gathered':
-                if module.check_mode:
-                    after_part = resource.desired_part(result['after'])
-                    if result['changed'] or resource.drift:
-                        resource.check(result['after'])
-                else:
-                    after_part = resource.current_part
-                sysctl = resource.ensure_sysctls(result['after'], module.check_mode)
-                if sysctl:
-                    result['changed'] = True
-                result['sysctl'] = sysctl
-                result['rules'] = resource.backend.listing(after_part).splitlines()
-                if module._diff:
-                    result['diff'] = [
-                        dict(before=dict(config=result['before']), after=dict(config=result['after'])),
-                        dict(before_header='%s rules loaded' % resource.backend.name,
-                             after_header='%s rules %s' % (resource.backend.name,
-                                                           'rendered' if module.check_mode else 'loaded after'),
-                             before=resource.backend.listing(resource.before_part),
-                             after=resource.backend.listing(after_part)),
-                    ]
-    except ResourceError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    except OSError as exc:
-        module.fail_json(msg='%s: %s' % (resource.kind, exc), errno=exc.errno)
-    module.exit_json(**result)
+    """main() of both modules: under the lock, converge, validate in check mode, set sysctls, report with a rule diff."""
+    def finish(result):
+        result['backend'] = resource.backend.name
+        if module.params['state'] == 'gathered':
+            return
+        if module.check_mode:
+            after_part = resource.desired_part(result['after'])
+            if result['changed'] or resource.drift:
+                resource.check(result['after'])
+        else:
+            after_part = resource.current_part
+        sysctl = resource.ensure_sysctls(result['after'], module.check_mode)
+        if sysctl:
+            result['changed'] = True
+        result['sysctl'] = sysctl
+        result['rules'] = resource.backend.listing(after_part).splitlines()
+        if module._diff:
+            result['diff'] = [
+                dict(before=dict(config=result['before']), after=dict(config=result['after'])),
+                dict(before_header='%s rules loaded' % resource.backend.name,
+                     after_header='%s rules %s' % (resource.backend.name,
+                                                   'rendered' if module.check_mode else 'loaded after'),
+                     before=resource.backend.listing(resource.before_part),
+                     after=resource.backend.listing(after_part)),
+            ]
+
+    run_module(module, resource, guard=lock, finish=finish)
 
 
 class ModuleRunner:

@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    Resource, ResourceError, converge, make_plan,
+    Resource, ResourceError, converge, make_plan, run_module,
 )
 
 
@@ -154,3 +156,52 @@ def test_whole_plan_errors_are_mapped_back_to_their_config_index():
     with pytest.raises(ResourceError) as err:
         converge(CheckedThings(), [cfg('a'), cfg('late')], 'merged')
     assert err.value.details == {'field': 'name', 'index': 1}
+
+
+class _Exit(Exception):
+    pass
+
+
+class _Module:
+    def __init__(self, **params):
+        self.params = dict({'config': None, 'state': 'merged'}, **params)
+        self.check_mode = False
+        self._diff = True
+
+    def exit_json(self, **result):
+        raise _Exit(result)
+
+    def fail_json(self, msg, **details):
+        raise _Exit(dict(details, msg=msg, failed=True))
+
+
+def test_run_module_holds_the_guard_and_lets_finish_add_to_the_result():
+    held = []
+
+    @contextlib.contextmanager
+    def guard():
+        held.append('in')
+        yield
+        held.append('out')
+
+    def finish(result):
+        assert held == ['in']
+        result['extra'] = len(result['after'])
+
+    with pytest.raises(_Exit) as done:
+        run_module(_Module(config=[{'name': 'a'}]), Things(), guard=guard, finish=finish)
+    result = done.value.args[0]
+    assert held == ['in', 'out'] and result['extra'] == 1
+    assert result['diff'] == {'before': {'config': []}, 'after': {'config': result['after']}}
+
+
+def test_run_module_keeps_a_diff_that_finish_made_and_reports_errors_as_failures():
+    def finish(result):
+        result['diff'] = ['own']
+
+    with pytest.raises(_Exit) as done:
+        run_module(_Module(config=[{'name': 'a'}]), Things(), finish=finish)
+    assert done.value.args[0]['diff'] == ['own']
+    with pytest.raises(_Exit) as done:
+        run_module(_Module(config=[{'name': 'taken'}]), Things())
+    assert done.value.args[0]['failed'] and 'not managed by' in done.value.args[0]['msg']
