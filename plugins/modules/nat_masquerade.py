@@ -25,7 +25,8 @@ description:
     C(anatomy.containers). Nothing else is flushed, reordered or rewritten, and no built-in chain's policy is
     changed. Concurrent runs of this module and M(anatomy.containers.port_forward) on a host are serialized.
   - Sets C(net.ipv4.ip_forward=1) when at least one network is configured (reported in RV(sysctl)); it never
-    sets it back to 0.
+    sets it back to 0. With O(sysctl_file), it also keeps it for boot in that file, and removes the file when no
+    network is left.
   - IPv4 only for now.
 author:
   - anatomy.containers developers (@anatomy-containers)
@@ -78,6 +79,15 @@ options:
     type: str
     choices: [auto, nftables, iptables]
     default: auto
+  sysctl_file:
+    description:
+      - A C(sysctl.d) file that keeps C(net.ipv4.ip_forward=1) for boot while at least one network is configured,
+        for instance C(/etc/sysctl.d/60-anatomy-containers.conf). It is written only when its content differs and
+        removed when no network is left.
+      - Its first line marks it as written by this collection; a file at that path without the mark is never
+        overwritten or removed (the task fails before any change).
+      - Not given, nothing is kept for boot.
+    type: path
 notes:
   - In check mode the rendered transaction is validated by the kernel (C(nft -c -f), C(iptables-restore --test)),
     and the diff shows the rules it would load against the rules loaded.
@@ -86,10 +96,11 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Masquerade the container subnet out of the default route's interface
+- name: Masquerade the container subnet out of the default route's interface, forwarding kept for boot
   anatomy.containers.nat_masquerade:
     config:
       - subnet: 10.88.0.0/24
+    sysctl_file: /etc/sysctl.d/60-anatomy-containers.conf
 
 - name: Two networks, one isolated from the other, on an explicit uplink, with nftables
   anatomy.containers.nat_masquerade:
@@ -169,8 +180,10 @@ def main():
         isolate=dict(type='bool'),
     ))
     argument_spec['backend'] = dict(type='str', choices=list(BACKENDS), default='auto')
+    argument_spec['sysctl_file'] = dict(type='path')
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_netfilter_module(module, NetworksResource(ModuleRunner(module), module.params['backend']))
+    run_netfilter_module(module, NetworksResource(ModuleRunner(module), module.params['backend'],
+                                                  sysctl_file=module.params['sysctl_file']))
 
 
 if __name__ == '__main__':

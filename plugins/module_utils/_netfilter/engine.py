@@ -20,7 +20,7 @@ import json
 import os
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    Resource, ResourceError, run_module,
+    OWNER_MARK, Resource, ResourceError, run_module,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import (
     iptables as ipt, model, nft,
@@ -249,14 +249,24 @@ def route_interfaces(runner, addresses) -> dict:
     return found
 
 
+SYSCTL_FILE_HEADER = ('# Written by %s (nat_masquerade): container networks are routed through this host.\n'
+                      % OWNER_MARK)
+
+
+def sysctl_name(path: str) -> str:
+    """/proc/sys/net/ipv4/ip_forward -> net.ipv4.ip_forward"""
+    return path[len('/proc/sys/'):].replace('/', '.')
+
+
 class NetfilterResource(Resource):
     """Common to both modules: read our part once, rebuild items, detect drift, write one transaction."""
 
     part_kind = ''
 
-    def __init__(self, runner, backend: str = 'auto'):
+    def __init__(self, runner, backend: str = 'auto', sysctl_file: str | None = None):
         self.runner = runner
         self.wanted_backend = backend
+        self.sysctl_file = sysctl_file
         self.backend = None
         self.current_part = None
         self.before_part = None
@@ -289,6 +299,7 @@ class NetfilterResource(Resource):
     def validate_plan(self, plan, current: dict) -> None:
         final = self.predict(list(current.values()), plan)
         self.check_all(final)
+        self.check_sysctl_file(final)
         # The diff is at rule level: a plan that renders exactly the rules loaded changes nothing
         # (isolate on the only network, say, which has nothing to be isolated from).
         if plan and not self.drift and self.desired_part(final) == self.current_part:
@@ -319,8 +330,49 @@ class NetfilterResource(Resource):
             if current != value:
                 if not check_mode:
                     self.runner.write(path, value + '\n')
-                changed.append('%s=%s' % (path[len('/proc/sys/'):].replace('/', '.'), value))
+                changed.append('%s=%s' % (sysctl_name(path), value))
         return changed
+
+    def persisted_text(self, items: list) -> str | None:
+        """The sysctl.d file that keeps the final state's sysctls for boot; None when it needs none."""
+        wanted = self.sysctls(items)
+        if not wanted:
+            return None
+        return SYSCTL_FILE_HEADER + ''.join('%s = %s\n' % (sysctl_name(path), value)
+                                            for path, value in sorted(wanted.items()))
+
+    def read_sysctl_file(self) -> tuple:
+        """(text or None, whether we wrote it)."""
+        try:
+            current = self.runner.read(self.sysctl_file)
+        except OSError:
+            return None, False
+        return current, OWNER_MARK in current.split('\n', 1)[0]
+
+    def check_sysctl_file(self, items: list) -> None:
+        """Before any change: a sysctl_file that someone else wrote is refused, not overwritten."""
+        if self.sysctl_file and self.persisted_text(items) is not None:
+            current, ours = self.read_sysctl_file()
+            if current is not None and not ours:
+                raise ResourceError('sysctl_file %s exists and was not written by %s; refusing to overwrite it'
+                                    % (self.sysctl_file, OWNER_MARK), field='sysctl_file')
+
+    def ensure_sysctl_file(self, items: list, check_mode: bool) -> bool:
+        """Write (or, with nothing to keep, remove) ``sysctl_file``; a file not written by us is never touched."""
+        if not self.sysctl_file:
+            return False
+        current, ours = self.read_sysctl_file()
+        wanted = self.persisted_text(items)
+        if current == wanted or (wanted is None and not ours):
+            return False
+        if current is not None and not ours:
+            self.check_sysctl_file(items)
+        if not check_mode:
+            if wanted is None:
+                self.runner.remove(self.sysctl_file)
+            else:
+                self.runner.write(self.sysctl_file, wanted)
+        return True
 
 
 class NetworksResource(NetfilterResource):
@@ -383,6 +435,8 @@ def run_netfilter_module(module, resource: NetfilterResource, lock=run_lock) -> 
         if sysctl:
             result['changed'] = True
         result['sysctl'] = sysctl
+        if resource.ensure_sysctl_file(result['after'], module.check_mode):
+            result['changed'] = True
         result['rules'] = resource.backend.listing(after_part).splitlines()
         if module._diff:
             result['diff'] = [
@@ -422,3 +476,7 @@ class ModuleRunner:
     def write(path, text):
         with open(path, 'w') as f:
             f.write(text)
+
+    @staticmethod
+    def remove(path):
+        os.unlink(path)

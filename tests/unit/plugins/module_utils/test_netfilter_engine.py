@@ -114,6 +114,9 @@ class FakeRunner:
     def write(self, path, text):
         self.files[path] = text
 
+    def remove(self, path):
+        del self.files[path]
+
 
 class Exit(Exception):
     pass
@@ -132,10 +135,10 @@ class FakeModule:
         raise Exit(dict(details, msg=msg, failed=True))
 
 
-def run(runner, resource_class, **params):
+def run(runner, resource_class, sysctl_file=None, **params):
     module = FakeModule(**params)
     with pytest.raises(Exit) as done:
-        engine.run_netfilter_module(module, resource_class(runner, module.params['backend']),
+        engine.run_netfilter_module(module, resource_class(runner, module.params['backend'], sysctl_file=sysctl_file),
                                     lock=contextlib.nullcontext)
     return done.value.args[0]
 
@@ -217,6 +220,39 @@ def test_networks_converge_idempotently_and_leave_foreign_rules_alone():
     gone = run(runner, engine.NetworksResource, backend='iptables', state='deleted')
     assert gone['changed'] and gone['after'] == []
     assert runner.iptables.save() == FakeIptables(FOREIGN).save()
+
+
+SYSCTL_FILE = '/etc/sysctl.d/60-anatomy-containers.conf'
+
+
+def test_forwarding_is_kept_for_boot_while_a_network_exists_and_the_file_goes_with_the_last():
+    runner = FakeRunner()
+    check = run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables', config=[NET],
+                check_mode=True)
+    assert check['changed'] and SYSCTL_FILE not in runner.files
+    run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables', config=[NET])
+    text = runner.files[SYSCTL_FILE]
+    assert text.startswith('# Written by anatomy.containers') and text.endswith('\nnet.ipv4.ip_forward = 1\n')
+    again = run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables', config=[NET])
+    assert not again['changed']
+    runner.files[SYSCTL_FILE] = text.replace('= 1', '= 0')
+    assert run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables', config=[NET])['changed']
+    assert runner.files[SYSCTL_FILE] == text
+    gone = run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables', state='deleted')
+    assert gone['changed'] and SYSCTL_FILE not in runner.files
+    assert not run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables',
+                   state='deleted')['changed']
+
+
+def test_a_sysctl_file_someone_else_wrote_is_refused_before_any_change_and_never_removed():
+    runner = FakeRunner()
+    runner.files[SYSCTL_FILE] = 'net.ipv4.ip_forward = 1\n'
+    result = run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables', config=[NET])
+    assert result['failed'] and 'not written by anatomy.containers' in result['msg']
+    assert result['field'] == 'sysctl_file'
+    assert runner.iptables.restores == [] and runner.files[engine.IP_FORWARD] == '0\n'
+    gone = run(runner, engine.NetworksResource, sysctl_file=SYSCTL_FILE, backend='iptables', state='deleted')
+    assert not gone['changed'] and runner.files[SYSCTL_FILE] == 'net.ipv4.ip_forward = 1\n'
 
 
 def test_check_mode_validates_with_the_kernel_and_changes_nothing():

@@ -46,7 +46,7 @@ def test_documented_options_match_the_argument_spec(module):
     for name, spec in suboptions.items():
         # No defaults on config suboptions: merged must tell "not given" from "given".
         assert 'default' not in spec, name
-    assert set(doc['options']) == {'config', 'backend'}
+    assert set(doc['options']) == {'config', 'backend'} | ({'sysctl_file'} if module is nat_masquerade else set())
     assert doc['extends_documentation_fragment'] == [
         'anatomy.containers._attributes', 'anatomy.containers._attributes.RESOURCE',
         'anatomy.containers._resource_state']
