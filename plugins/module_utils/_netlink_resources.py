@@ -63,13 +63,16 @@ class Netns(Resource):
 
     def __init__(self, kernel):
         self.kernel = kernel
+        self.lo_down = set()
 
     def read(self):
-        mine, foreign = [], set()
+        mine, foreign, self.lo_down = [], set(), set()
         for name in self.kernel.netns_names():
             info = self.kernel.netns_info(name)
             if info and info['owned']:
                 mine.append({'name': name})
+                if not info['lo_up']:
+                    self.lo_down.add(name)
             else:
                 foreign.add(name)
         return mine, foreign
@@ -81,8 +84,13 @@ class Netns(Resource):
     def create(self, item):
         self.kernel.netns_create(item['name'])
 
+    def differs(self, current, desired):
+        # lo is part of what a namespace of ours is: someone took it down, so it is brought back up.
+        return current != desired or desired['name'] in self.lo_down
+
     def update(self, current, desired):
-        """A namespace has nothing to change but its name, which is its key."""
+        """Only lo can need a change: its name is a namespace's key, and nothing else is configured."""
+        self.kernel.set_lo_up(desired['name'])
 
     def delete(self, item):
         self.kernel.netns_delete(item['name'])

@@ -111,6 +111,18 @@ def test_netns_lifecycle(ansible, host):
     assert not {'ns-a', 'ns-b'} & set(host.run('ip netns list').stdout.split())
 
 
+def test_netns_brings_lo_back_up(ansible, host):
+    ansible(host, M + 'netns', {'config': [{'name': 'ns-lo'}]})
+    host.run('ip -n ns-lo link set lo down')
+    check = ansible(host, M + 'netns', {'config': [{'name': 'ns-lo'}]}, check=True)
+    assert check['changed'] and 'UP' not in links(host, 'ns-lo')['lo']['flags']
+    result = ansible(host, M + 'netns', {'config': [{'name': 'ns-lo'}]})
+    assert result['changed'] and 'UP' in links(host, 'ns-lo')['lo']['flags']
+    assert host.run('ip netns exec ns-lo ping -c1 -W1 127.0.0.1').returncode == 0
+    assert not ansible(host, M + 'netns', {'config': [{'name': 'ns-lo'}]})['changed']
+    ansible(host, M + 'netns', {'config': [{'name': 'ns-lo'}], 'state': 'deleted'})
+
+
 def test_netns_made_by_ip_netns_is_never_touched(ansible, host):
     host.run('ip netns add theirs')
     ansible(host, M + 'netns', {'config': [{'name': 'ours'}]})

@@ -96,6 +96,17 @@ def test_netns_create_idempotent_and_foreign_untouched():
         converge(Netns(kernel), [{'name': 'theirs'}], 'merged')
 
 
+def test_netns_brings_lo_back_up_in_a_namespace_of_ours():
+    kernel = FakeKernel()
+    converge(Netns(kernel), [{'name': 'a'}], 'merged')
+    kernel.namespaces['a']['lo_up'] = False
+    check = converge(Netns(kernel), [{'name': 'a'}], 'merged', check_mode=True)
+    assert check['changed'] and not kernel.namespaces['a']['lo_up']
+    assert converge(Netns(kernel), [{'name': 'a'}], 'merged')['changed']
+    assert ('set_lo_up', 'a') in kernel.calls and kernel.namespaces['a']['lo_up']
+    assert not converge(Netns(kernel), [{'name': 'a'}], 'overridden')['changed']
+
+
 def test_netns_check_mode_and_bad_names():
     kernel = FakeKernel()
     result = converge(Netns(kernel), [{'name': 'a'}], 'merged', check_mode=True)
