@@ -13,7 +13,8 @@ version_added: 0.1.0
 description:
   - Creates and removes named network namespaces, bind-mounted at C(/run/netns/NAME) as C(ip netns add) does, so
     C(ip netns exec NAME) and C(ip -n NAME) work on them.
-  - A new namespace has its loopback interface up.
+  - A new namespace has its loopback interface up, and a namespace of this collection whose loopback was taken down
+    is brought back up.
   - A namespace is owned by this collection when the alias of its C(lo) is C(anatomy.containers:netns); this module
     writes it at creation. A namespace made by C(ip netns add) or another tool is never changed or removed.
   - Everything happens in the module's own process through netlink and system calls; no helper process is started per
