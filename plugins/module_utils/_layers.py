@@ -5,7 +5,7 @@
 
 """Image layers: directories of files that overlays stack as a container's root filesystem.
 
-This is private module_util: its API may change without notice.
+This is a private module_util: its API may change without notice.
 
 A layer is ``LAYERS_ROOT/NAME``. It is owned by this collection when ``LAYERS_ROOT/.anatomy/NAME.json``
 records it; the record lives outside the layer, so it never shows in a root filesystem. The record
