@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-import re
 import shlex
 
-NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,62}$')
+# A workload's name is its service's name: the same rule for both.
+from ansible_collections.anatomy.containers.plugins.module_utils._services import NAME_RE
 
 
 class PlanError(ValueError):

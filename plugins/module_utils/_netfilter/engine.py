@@ -267,6 +267,7 @@ class NetfilterResource(Resource):
         self.runner = runner
         self.wanted_backend = backend
         self.sysctl_file = sysctl_file
+        self._sysctl_file_read = None
         self.backend = None
         self.current_part = None
         self.before_part = None
@@ -342,12 +343,14 @@ class NetfilterResource(Resource):
                                             for path, value in sorted(wanted.items()))
 
     def read_sysctl_file(self) -> tuple:
-        """(text or None, whether we wrote it)."""
-        try:
-            current = self.runner.read(self.sysctl_file)
-        except OSError:
-            return None, False
-        return current, OWNER_MARK in current.split('\n', 1)[0]
+        """(text or None, whether we wrote it), read once a run: validation and the write after apply share it."""
+        if self._sysctl_file_read is None:
+            try:
+                current = self.runner.read(self.sysctl_file)
+            except OSError:
+                current = None
+            self._sysctl_file_read = (current, current is not None and OWNER_MARK in current.split('\n', 1)[0])
+        return self._sysctl_file_read
 
     def check_sysctl_file(self, items: list) -> None:
         """Before any change: a sysctl_file that someone else wrote is refused, not overwritten."""
