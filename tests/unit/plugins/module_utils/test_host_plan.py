@@ -2,7 +2,7 @@
 # Copyright (c) 2026, anatomy.containers developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Planning a host's workloads: addresses that stay put, names that fit, one list per module."""
+"""Planning a host: addresses that stay put, names that fit, one list per module, every problem at once."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.anatomy.containers.plugins.module_utils._workload_plan import (
-    PlanError, link_name, mac_for, plan,
+from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import (
+    HostRead, PlanError, host_resolv_conf, link_name, mac_for, network_tasks, os_family, plan_host, workload_tasks,
 )
 
 NETS = [{'name': 'ctbr0', 'subnet': '10.88.0.0/16'}, {'name': 'tiny', 'subnet': '10.9.0.0/29', 'gateway': '10.9.0.6'}]
+
+
+LAYERS = [{'name': 'busybox', 'busybox': True}, {'name': 'web-content', 'files': [{'path': 'www/index.html', 'content': 'hi'}]}]
+
+
+def plan(workloads, networks, state_root, previous=None, resolv_conf=''):
+    return plan_host(networks, workloads, LAYERS, state_root, previous, resolv_conf)
+
+
+def problems(workloads, networks=None, layers=None):
+    with pytest.raises(PlanError) as caught:
+        plan_host(NETS if networks is None else networks, workloads, LAYERS if layers is None else layers, '/s')
+    return caught.value.errors
 
 
 def wl(name, network='ctbr0', **extra):
@@ -142,3 +155,119 @@ def test_bad_definitions_are_refused_by_name(bad, message):
 def test_duplicate_workloads_are_refused():
     with pytest.raises(PlanError, match="workload 'web' is listed twice"):
         plan([wl('web'), wl('web')], NETS, '/s')
+
+
+def test_every_problem_at_once_one_line_each_naming_the_workload_and_field():
+    errors = problems([
+        wl('api', published_ports=['8080:80', '70000:80']),
+        wl('web', published_ports=['127.0.0.1:8080:80']),
+        wl('db', layers=['busybox', 'nope'], volumes=[{'name': 'd', 'target': '../../etc'}]),
+        wl('bad', network='elsewhere', user='a b', capabilities=['not a cap']),
+    ])
+    assert "workload_list: workload 'api': published_ports[1] '70000:80': host port must be 1-65535" in errors[0]
+    assert any("workload 'web': published_ports[0] '127.0.0.1:8080:80': tcp port 8080 is also published by "
+               "workload 'api'" in e for e in errors)
+    assert any("workload 'db': layers[1] 'nope' is not one of workload_layers" in e for e in errors)
+    assert any("workload 'db': volumes[0]: target '../../etc' must be an absolute path" in e for e in errors)
+    assert any("workload 'bad': network 'elsewhere' is not one of container_host_networks" in e for e in errors)
+    assert any("workload 'bad': user 'a b' is not a user name" in e for e in errors)
+    assert any("workload 'bad': capabilities" in e for e in errors)
+    assert all('\n' not in e and 'config[' not in e for e in errors)
+
+
+@pytest.mark.parametrize('ports, conflict', [
+    (['80:80', '80:81/udp'], False),
+    (['127.0.0.1:80:80', '127.0.0.2:80:80'], False),
+    (['127.0.0.1:80:80', '80:80'], True),
+    (['8000-8010:8000-8010', '8010:80'], True),
+    (['8000-8010:8000-8010', '8011:80'], False),
+])
+def test_port_conflicts_across_workloads(ports, conflict):
+    workloads = [wl('w%d' % i, published_ports=[port]) for i, port in enumerate(ports)]
+    if conflict:
+        assert any('is also published by' in e for e in problems(workloads))
+    else:
+        plan(workloads, NETS, '/s')
+
+
+@pytest.mark.parametrize('target, message', [
+    ('data', 'must be an absolute path'),
+    ('/data/../../etc', 'must be a canonical path'),
+    ('/', 'must be a canonical path'),
+    ('/etc/hosts', 'written by the role itself'),
+])
+def test_volume_targets(target, message):
+    errors = problems([wl('web', volumes=[{'name': 'v', 'target': target}])])
+    assert any(message in e for e in errors), errors
+
+
+def test_network_problems_all_at_once():
+    errors = problems([], networks=[
+        {'name': 'a', 'subnet': '10.1.0.1/16'},
+        {'name': 'b', 'subnet': '10.2.0.0/16', 'gateway': '10.3.0.1'},
+        {'name': 'c', 'subnet': '10.2.128.0/17'},
+        {'name': 'c', 'subnet': '10.9.0.0/16', 'mode': 'routed', 'masquerade': True},
+        {'name': 'a-name-far-too-long', 'subnet': '10.10.0.0/16', 'mtu': 20},
+    ])
+    text = '\n'.join(errors)
+    assert "network 'a': subnet '10.1.0.1/16' has host bits set" in text
+    assert "network 'b': gateway '10.3.0.1' is not a host address of 10.2.0.0/16" in text
+    assert "the name is used twice" in text and 'contradicts mode routed' in text
+    assert "name must be 1 to 15 bytes" in text and 'mtu 20 must be 68 to 65535' in text
+
+
+def test_overlapping_networks():
+    errors = problems([], networks=[{'name': 'b', 'subnet': '10.2.0.0/16'}, {'name': 'c', 'subnet': '10.2.128.0/17'}])
+    assert errors == ["container_host_networks: the subnets of 'b' (10.2.0.0/16) and 'c' (10.2.128.0/17) overlap"]
+
+
+def test_networks_alone_and_their_module_lists():
+    result = plan_host([{'name': 'br1', 'subnet': '10.5.0.0/24', 'mtu': 1400, 'masquerade': False}])
+    assert result['bridges'] == [{'name': 'br1', 'addresses': ['10.5.0.1/24'], 'mtu': 1400}]
+    assert result['nat_networks'] == [{'subnet': '10.5.0.0/24', 'mode': 'routed', 'isolate': True}]
+    assert 'netns' not in result
+    tasks = network_tasks(result, True, 'nftables')
+    assert [t['id'] for t in tasks] == ['bridges', 'nat'] and tasks[1]['params']['backend'] == 'nftables'
+    assert tasks[0]['labels'] == ["network 'br1'"]
+    assert [t['params'] for t in network_tasks(result, False, 'auto')][0] == {'state': 'deleted'}
+
+
+def test_workload_tasks_label_each_item_by_workload():
+    result = plan([wl('web', published_ports=['80:8080'], volumes=[{'name': 'v', 'target': '/data'}])], NETS, '/s')
+    tasks = {t['id']: t for t in workload_tasks(result, LAYERS, '/s', 'auto', False)}
+    assert list(tasks) == ['netns', 'veth', 'addresses', 'published_ports', 'layers', 'root_filesystems', 'volumes',
+                           'services']
+    assert tasks['published_ports']['labels'] == ["workload 'web': published port tcp/80"]
+    assert tasks['volumes']['labels'][0] == "workload 'web': /data"
+    assert tasks['root_filesystems']['params']['purge'] is True
+    assert 'layers' not in [t['id'] for t in workload_tasks(plan([], NETS, '/s'), LAYERS, '/s', 'auto', False)]
+
+
+def test_absolute_layers_must_exist_on_the_host():
+    with pytest.raises(PlanError, match=r"layers\[0\] '/srv/img': no such directory on the host"):
+        plan_host(NETS, [wl('web', layers=['/srv/img'])], LAYERS, '/s', existing_paths=['/srv/other'])
+    plan_host(NETS, [wl('web', layers=['/srv/img'])], LAYERS, '/s', existing_paths=['/srv/img'])
+
+
+def test_resolv_conf_as_docker_picks_it():
+    texts = {'/etc/resolv.conf': 'nameserver 127.0.0.53\noptions edns0\n',
+             '/run/systemd/resolve/resolv.conf': 'nameserver 192.0.2.1\nnameserver ::1\nsearch lab\n'}
+    assert host_resolv_conf(texts).splitlines()[1:] == ['nameserver 192.0.2.1', 'search lab']
+    assert host_resolv_conf(texts, ['198.51.100.1']).splitlines()[1:] == ['nameserver 198.51.100.1', 'search lab']
+    assert host_resolv_conf({}).splitlines()[1:] == ['nameserver 8.8.8.8', 'nameserver 8.8.4.4']
+
+
+def test_the_host_read_is_one_command_and_parses_back():
+    read = HostRead('/var/lib/anatomy/', ['extra'], ['/srv/layer one'])
+    command = read.command()
+    assert "'/srv/layer one'" in command and 'extra' in command
+    out = '\n'.join([
+        '/etc/os-release:ID=debian', '/var/lib/anatomy/workloads/addresses.json:{"ctbr0": {"web": "10.88.0.2"}}',
+        'dir:711|root|root|directory|/var/lib/anatomy', 'dir:755|root|root|directory|/srv/layer one',
+        'pkg:nftables ii ', 'pkg:iptables un ',
+    ])
+    facts = read.parse(out)
+    assert os_family(facts['texts']['/etc/os-release']) == 'Debian'
+    assert facts['texts'][read.address_record] == '{"ctbr0": {"web": "10.88.0.2"}}\n'
+    assert facts['dirs']['/srv/layer one']['directory'] and facts['dirs']['/var/lib/anatomy']['mode'] == '0711'
+    assert facts['installed'] == ['nftables'] and facts['texts']['/etc/resolv.conf'] == ''

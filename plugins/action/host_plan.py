@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The host_plan action: read the host once, plan it on the controller, preview the module tasks on it."""
+
+from __future__ import annotations
+
+import json
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan as host_plan
+
+ARGUMENT_SPEC = dict(
+    role=dict(type='str', required=True, choices=['container_host', 'workload']),
+    networks=dict(type='list', elements='raw', default=[]),
+    workloads=dict(type='list', elements='raw'),
+    layers=dict(type='list', elements='raw', default=[]),
+    state_root=dict(type='str', default='/var/lib/anatomy'),
+    backend=dict(type='str', default='auto', choices=['auto', 'nftables', 'iptables']),
+    dns_servers=dict(type='list', elements='str', default=[]),
+    packages=dict(type='list', elements='str'),
+    install_packages=dict(type='bool', default=True),
+    state=dict(type='str', default='present', choices=['present', 'absent']),
+    purge_volumes=dict(type='bool', default=False),
+    preview=dict(type='bool', default=True),
+    handover=dict(type='dict'),
+)
+# What makes a plan of workloads: the same values, the same plan (the read aside, which the plan carries).
+WORKLOAD_INPUTS = ('networks', 'workloads', 'layers', 'state_root', 'backend', 'purge_volumes')
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        container_host = args['role'] == 'container_host'
+        present = args['state'] == 'present'
+        plans_workloads = args['workloads'] is not None and present
+        inputs = {key: args[key] for key in WORKLOAD_INPUTS} if plans_workloads else None
+
+        handover = args['handover'] or {}
+        play = self._play_id()
+        if not container_host and inputs is not None and handover.get('workload_inputs') == inputs \
+                and handover.get('play') == play:
+            # The container_host role of this play planned and previewed these very workloads, and only its own
+            # tasks ran since: the preview still holds, since each module's check assumes what earlier tasks make.
+            result.update({key: value for key, value in handover.items() if key not in result}, changed=False,
+                          reused=True)
+            return result
+
+        state_root = args['state_root']
+        layer_paths = [layer for workload in args['workloads'] or [] if isinstance(workload, dict)
+                       for layer in (workload.get('layers') or []) if isinstance(layer, str) and layer.startswith('/')]
+        read = host_plan.HostRead(state_root, args['packages'] or (), layer_paths)
+        out = self._low_level_execute_command(read.command(), sudoable=True)
+        if out['rc'] != 0:
+            return dict(result, failed=True, msg='reading the host failed (rc=%d): %s' % (out['rc'], out['stderr']))
+        facts = read.parse(out['stdout'])
+        texts = facts['texts']
+
+        problems = []
+        previous = {}
+        if texts[read.address_record]:
+            try:
+                previous = json.loads(texts[read.address_record])
+            except ValueError as exc:
+                problems.append('%s on the host is not valid JSON (%s): repair it or remove it' % (read.address_record, exc))
+        if not state_root.startswith('/') or state_root.rstrip('/') == '':
+            problems.append('container_host_state_root: %r must be an absolute path below /' % state_root)
+        for server in args['dns_servers']:
+            if not host_plan._is_ipv4(server):
+                problems.append('container_host_dns_servers: %r is not an IPv4 address' % server)
+        family = host_plan.os_family(texts[host_plan.OS_RELEASE])
+        packages = args['packages'] if args['packages'] is not None else host_plan.PACKAGES_BY_OS_FAMILY.get(family, [])
+        manages_host = container_host and present
+        if manages_host and args['install_packages'] and not packages:
+            problems.append('container_host_packages has no default for the OS family %s: set it, or set '
+                            'container_host_install_packages: false' % (family or '(unknown)'))
+
+        resolv_conf = host_plan.host_resolv_conf(texts, args['dns_servers']) if manages_host else texts[read.resolv_conf]
+        try:
+            plan = host_plan.plan_host(args['networks'] if present else [],
+                                       args['workloads'] if plans_workloads else None, args['layers'], state_root,
+                                       previous, resolv_conf, [path for path, info in facts['dirs'].items() if info['directory']])
+        except host_plan.PlanError as exc:
+            problems += exc.errors
+        if problems:
+            return self._fail(result, problems, 'nothing was changed')
+
+        tasks = host_plan.network_tasks(plan, present, args['backend']) if container_host else []
+        if plans_workloads:
+            tasks += host_plan.workload_tasks(plan, args['layers'], state_root, args['backend'], args['purge_volumes'])
+        result.update(
+            changed=False,
+            tasks={task['id']: task['params'] for task in tasks},
+            packages=packages,
+            packages_missing=[name for name in packages if name not in facts['installed']]
+            if manages_host and args['install_packages'] else [],
+            state_dirs_missing=[wanted for wanted in host_plan.state_dirs(state_root)
+                                if facts['dirs'].get(wanted['path']) != {'mode': wanted['mode'], 'owner': 'root',
+                                                                         'group': 'root', 'directory': True}]
+            if manages_host else [],
+            resolv_conf=resolv_conf,
+            resolv_conf_changed=manages_host and texts[read.resolv_conf] != resolv_conf,
+            os_family=family,
+            # Whether the role's own files can be written now: in check mode nothing creates their directory.
+            state_root_ready=facts['dirs'].get(state_root.rstrip('/'), {}).get('directory', False),
+            workloads_dir_ready=facts['dirs'].get(state_root.rstrip('/') + '/workloads', {}).get('directory', False),
+        )
+        if plans_workloads:
+            result.update(self._addresses(read, texts, previous, plan), workload_inputs=inputs, play=play)
+
+        if args['preview'] and tasks:
+            preview = self._execute_module(module_name='anatomy.containers.preview',
+                                           module_args={'tasks': tasks}, task_vars=task_vars)
+            if preview.get('failed'):
+                return self._fail(result, preview.get('errors') or [preview.get('msg', 'the preview failed')],
+                                  'the host is not in a state these changes can be made in; nothing was changed')
+            result['would_change'] = preview['would_change']
+        else:
+            result['would_change'] = [task['id'] for task in tasks]
+        return result
+
+    def _play_id(self):
+        try:
+            return self._task.get_play()._uuid
+        except AttributeError:
+            return None
+
+    @staticmethod
+    def _addresses(read, texts, previous, plan) -> dict:
+        """The address record: written first with the removed workloads still in it, so a failed run can be resumed."""
+        record = {network: dict(members) for network, members in previous.items() if isinstance(members, dict)}
+        for network, members in plan['addresses'].items():
+            record.setdefault(network, {}).update(members)
+        listed = set(plan['workloads'])
+        removed = sorted({name for members in previous.values() if isinstance(members, dict) for name in members} - listed)
+        return {
+            'addresses': plan['addresses'],
+            'address_record': record,
+            'address_record_file': read.address_record,
+            'address_record_changed': record != previous,
+            'address_record_final_changed': plan['addresses'] != record,
+            'removed': removed,
+            # With no record, anything may be left from an earlier run.
+            'removal_possible': not texts[read.address_record] or bool(removed),
+        }
+
+    @staticmethod
+    def _fail(result, errors, tail):
+        result.update(failed=True, errors=errors,
+                      msg='%d problem%s, %s:\n%s' % (len(errors), '' if len(errors) == 1 else 's', tail, '\n'.join(errors)))
+        return result
