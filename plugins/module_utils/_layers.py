@@ -26,9 +26,9 @@ import stat
 import subprocess
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    OWNER_MARK, Resource, ResourceError,
+    OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
 )
-from ansible_collections.anatomy.containers.plugins.module_utils._mounts import check_volume_name, overlay_layers
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Kernel, check_volume_name, overlay_layers
 
 DEFAULT_LAYERS_ROOT = '/var/lib/anatomy/layers'
 RECORD_DIR = '.anatomy'
@@ -258,3 +258,26 @@ class Layer(Resource):
                 self.write_file(layer, {'path': path, 'content': content, 'mode': '0644'})
         if not os.path.lexists(os.path.join(layer, 'bin/sh')):
             os.symlink('busybox', os.path.join(layer, 'bin/sh'))
+
+
+# -- the module: what it accepts, and its main() once its AnsibleModule exists -----------------------------------------
+# One home for the module's argument spec, shared by the module and anatomy.containers.preview.
+
+LAYER_ARGUMENT_SPEC = dict(
+    state_argument_spec(dict(
+        name=dict(type='str'),
+        busybox=dict(type='bool'),
+        files=dict(type='list', elements='dict', options=dict(
+            path=dict(type='str', required=True),
+            content=dict(type='str', required=True),
+            mode=dict(type='str', default='0644'),
+        )),
+    )),
+    layers_root=dict(type='path', default=DEFAULT_LAYERS_ROOT),
+    busybox_binary=dict(type='path', default='/bin/busybox'),
+)
+
+
+def run_layer(module) -> None:
+    """main() of anatomy.containers.layer, given its AnsibleModule (LAYER_ARGUMENT_SPEC)."""
+    run_module(module, Layer(module.params['layers_root'], module.params['busybox_binary'], Kernel()))

@@ -26,10 +26,12 @@ import shutil
 import stat
 import time
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK, Resource, ResourceError
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
+    OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
+)
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
     DT_UNKNOWN, LINK_DIR, LOCKED_FLAGS, MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, OVERLAY_PATH_FORBIDDEN,
-    PROPAGATION, UPPER_REFUSED, MountSpec, Records, Resolver, check_volume_name, existing_ancestor, fd_path,
+    PROPAGATION, UPPER_REFUSED, Kernel, MountSpec, Records, Resolver, check_volume_name, existing_ancestor, fd_path,
     fits_in_page, is_canonical, missing_dirs, overlay_data, overlay_fsconfig, overlay_layers, processes_using_paths,
     short_link_name, split_flags,
 )
@@ -970,3 +972,49 @@ class BindVolume(_Mounts):
             self.records.remove(spec)
             if purge and item['volume'] is not None and self.is_our_volume(item['volume']):
                 shutil.rmtree(self.volume_dir(item['volume']))
+
+
+# -- the modules: what each accepts, and its main() once its AnsibleModule exists --------------------------------------
+# One home for a module's argument spec, shared by the module and anatomy.containers.preview.
+
+OVERLAY_MOUNT_ARGUMENT_SPEC = dict(
+    state_argument_spec(dict(
+        path=dict(type='path'),
+        lower=dict(type='list', elements='path'),
+        upper=dict(type='path'),
+        work=dict(type='path'),
+        options=dict(type='list', elements='str'),
+    )),
+    purge=dict(type='bool', default=False),
+    lazy_unmount=dict(type='bool', default=False),
+)
+
+BIND_VOLUME_ARGUMENT_SPEC = dict(
+    state_argument_spec(dict(
+        target=dict(type='str'),
+        root=dict(type='path'),
+        volume=dict(type='str'),
+        source=dict(type='path'),
+        content=dict(type='str'),
+        read_only=dict(type='bool'),
+        propagation=dict(type='str', choices=['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']),
+        recursive=dict(type='bool'),
+        owner=dict(type='str'),
+        group=dict(type='str'),
+        mode=dict(type='str'),
+    )),
+    volumes_root=dict(type='path', default=DEFAULT_VOLUMES_ROOT),
+    purge=dict(type='bool', default=False),
+    lazy_unmount=dict(type='bool', default=False),
+)
+
+
+def run_overlay_mount(module) -> None:
+    """main() of anatomy.containers.overlay_mount, given its AnsibleModule (OVERLAY_MOUNT_ARGUMENT_SPEC)."""
+    run_module(module, OverlayMount(Kernel(), purge=module.params['purge'], lazy_unmount=module.params['lazy_unmount']))
+
+
+def run_bind_volume(module) -> None:
+    """main() of anatomy.containers.bind_volume, given its AnsibleModule (BIND_VOLUME_ARGUMENT_SPEC)."""
+    run_module(module, BindVolume(Kernel(), volumes_root=module.params['volumes_root'], purge=module.params['purge'],
+                                  lazy_unmount=module.params['lazy_unmount']))

@@ -30,7 +30,9 @@ import ipaddress
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError, run_module
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
+    Resource, ResourceError, run_module, state_argument_spec,
+)
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     HAS_PYROUTE2, MARK_BRIDGE, MARK_NETNS, MARK_VETH, PYROUTE2_IMPORT_ERROR, Netlink, address_sort_key,
     check_address_list, check_ifname, check_ip, check_mac, check_mtu, check_netns_name, check_network, owned,
@@ -512,3 +514,61 @@ class NetnsAddr(Resource):
             self.kernel.route_del(netns, name, route['dst'], route['via'])
         for cidr in item['addresses']:
             self.kernel.addr_del(netns, name, cidr)
+
+
+# -- the modules: what each accepts, and its main() once its AnsibleModule exists --------------------------------------
+# One home for a module's argument spec, shared by the module and anatomy.containers.preview.
+
+NETNS_ARGUMENT_SPEC = state_argument_spec(dict(
+    name=dict(type='str'),
+))
+
+BRIDGE_ARGUMENT_SPEC = state_argument_spec(dict(
+    name=dict(type='str'),
+    addresses=dict(type='list', elements='str'),
+    mtu=dict(type='int'),
+    stp=dict(type='bool'),
+))
+
+VETH_ARGUMENT_SPEC = dict(
+    state_argument_spec(dict(
+        name=dict(type='str'),
+        peer=dict(type='str'),
+        netns=dict(type='str'),
+        bridge=dict(type='str'),
+        mtu=dict(type='int'),
+        peer_mac=dict(type='str'),
+    )),
+    create_netns=dict(type='bool', default=False),
+)
+
+NETNS_ADDR_ARGUMENT_SPEC = state_argument_spec(dict(
+    netns=dict(type='str'),
+    interface=dict(type='str'),
+    addresses=dict(type='list', elements='str'),
+    gateway=dict(type='str'),
+    routes=dict(type='list', elements='dict', options=dict(
+        dst=dict(type='str', required=True),
+        via=dict(type='str'),
+    )),
+))
+
+
+def run_netns(module) -> None:
+    """main() of anatomy.containers.netns, given its AnsibleModule (NETNS_ARGUMENT_SPEC)."""
+    run_netlink_module(module, Netns)
+
+
+def run_bridge(module) -> None:
+    """main() of anatomy.containers.bridge, given its AnsibleModule (BRIDGE_ARGUMENT_SPEC)."""
+    run_netlink_module(module, Bridge)
+
+
+def run_veth(module) -> None:
+    """main() of anatomy.containers.veth, given its AnsibleModule (VETH_ARGUMENT_SPEC)."""
+    run_netlink_module(module, Veth, create_netns=module.params['create_netns'])
+
+
+def run_netns_addr(module) -> None:
+    """main() of anatomy.containers.netns_addr, given its AnsibleModule (NETNS_ADDR_ARGUMENT_SPEC)."""
+    run_netlink_module(module, NetnsAddr)

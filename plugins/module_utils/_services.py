@@ -25,7 +25,7 @@ import re
 import subprocess
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    OWNER_MARK, Resource, ResourceError,
+    OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
 )
 
 UNIT_DIR = '/etc/systemd/system'
@@ -306,3 +306,27 @@ class WorkloadService(Resource):
             unit.write(text)
         os.chmod(temporary, 0o644)
         os.rename(temporary, path)
+
+
+# -- the module: what it accepts, and its main() once its AnsibleModule exists -----------------------------------------
+# One home for the module's argument spec, shared by the module and anatomy.containers.preview.
+
+WORKLOAD_SERVICE_ARGUMENT_SPEC = state_argument_spec(dict(
+    name=dict(type='str'),
+    command=dict(type='list', elements='str'),
+    root=dict(type='path'),
+    netns=dict(type='str'),
+    user=dict(type='str'),
+    working_dir=dict(type='str'),
+    environment=dict(type='dict'),
+    capabilities=dict(type='list', elements='str'),
+    revision=dict(type='str'),
+    # Listing a service means running it, also under merged: not a property left as it is.
+    running=dict(type='bool', default=True),
+    enabled=dict(type='bool', default=True),
+))
+
+
+def run_workload_service(module) -> None:
+    """main() of anatomy.containers.workload_service, given its AnsibleModule (WORKLOAD_SERVICE_ARGUMENT_SPEC)."""
+    run_module(module, WorkloadService())

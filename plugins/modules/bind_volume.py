@@ -196,34 +196,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import run_module, state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Kernel
-from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import (
-    DEFAULT_VOLUMES_ROOT, BindVolume,
-)
-
-OPTIONS = dict(
-    target=dict(type='str'),
-    root=dict(type='path'),
-    volume=dict(type='str'),
-    source=dict(type='path'),
-    content=dict(type='str'),
-    read_only=dict(type='bool'),
-    propagation=dict(type='str', choices=['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared']),
-    recursive=dict(type='bool'),
-    owner=dict(type='str'),
-    group=dict(type='str'),
-    mode=dict(type='str'),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import BIND_VOLUME_ARGUMENT_SPEC, run_bind_volume
 
 
 def main():
-    spec = state_argument_spec(OPTIONS)
-    spec.update(volumes_root=dict(type='path', default=DEFAULT_VOLUMES_ROOT),
-                purge=dict(type='bool', default=False), lazy_unmount=dict(type='bool', default=False))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    run_module(module, BindVolume(Kernel(), volumes_root=module.params['volumes_root'], purge=module.params['purge'],
-                                  lazy_unmount=module.params['lazy_unmount']))
+    module = AnsibleModule(argument_spec=BIND_VOLUME_ARGUMENT_SPEC, supports_check_mode=True)
+    run_bind_volume(module)
 
 
 if __name__ == '__main__':

@@ -106,20 +106,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import Bridge, run_netlink_module
-
-OPTIONS = dict(
-    name=dict(type='str'),
-    addresses=dict(type='list', elements='str'),
-    mtu=dict(type='int'),
-    stp=dict(type='bool'),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import BRIDGE_ARGUMENT_SPEC, run_bridge
 
 
 def main():
-    module = AnsibleModule(argument_spec=state_argument_spec(OPTIONS), supports_check_mode=True)
-    run_netlink_module(module, Bridge)
+    module = AnsibleModule(argument_spec=BRIDGE_ARGUMENT_SPEC, supports_check_mode=True)
+    run_bridge(module)
 
 
 if __name__ == '__main__':

@@ -125,27 +125,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import run_module, state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Kernel
-from ansible_collections.anatomy.containers.plugins.module_utils._layers import DEFAULT_LAYERS_ROOT, Layer
-
-OPTIONS = dict(
-    name=dict(type='str'),
-    busybox=dict(type='bool'),
-    files=dict(type='list', elements='dict', options=dict(
-        path=dict(type='str', required=True),
-        content=dict(type='str', required=True),
-        mode=dict(type='str', default='0644'),
-    )),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._layers import LAYER_ARGUMENT_SPEC, run_layer
 
 
 def main():
-    spec = state_argument_spec(OPTIONS)
-    spec.update(layers_root=dict(type='path', default=DEFAULT_LAYERS_ROOT),
-                busybox_binary=dict(type='path', default='/bin/busybox'))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    run_module(module, Layer(module.params['layers_root'], module.params['busybox_binary'], Kernel()))
+    module = AnsibleModule(argument_spec=LAYER_ARGUMENT_SPEC, supports_check_mode=True)
+    run_layer(module)
 
 
 if __name__ == '__main__':

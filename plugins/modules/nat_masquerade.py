@@ -166,24 +166,12 @@ sysctl:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import (
-    BACKENDS, ModuleRunner, NetworksResource, run_netfilter_module,
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import NAT_MASQUERADE_ARGUMENT_SPEC, run_nat_masquerade
 
 
 def main():
-    argument_spec = state_argument_spec(dict(
-        subnet=dict(type='str', required=True),
-        out_interface=dict(type='str'),
-        mode=dict(type='str', choices=['nat', 'routed']),
-        isolate=dict(type='bool'),
-    ))
-    argument_spec['backend'] = dict(type='str', choices=list(BACKENDS), default='auto')
-    argument_spec['sysctl_file'] = dict(type='path')
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_netfilter_module(module, NetworksResource(ModuleRunner(module), module.params['backend'],
-                                                  sysctl_file=module.params['sysctl_file']))
+    module = AnsibleModule(argument_spec=NAT_MASQUERADE_ARGUMENT_SPEC, supports_check_mode=True)
+    run_nat_masquerade(module)
 
 
 if __name__ == '__main__':

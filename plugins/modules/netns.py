@@ -94,17 +94,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import Netns, run_netlink_module
-
-OPTIONS = dict(
-    name=dict(type='str'),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import NETNS_ARGUMENT_SPEC, run_netns
 
 
 def main():
-    module = AnsibleModule(argument_spec=state_argument_spec(OPTIONS), supports_check_mode=True)
-    run_netlink_module(module, Netns)
+    module = AnsibleModule(argument_spec=NETNS_ARGUMENT_SPEC, supports_check_mode=True)
+    run_netns(module)
 
 
 if __name__ == '__main__':

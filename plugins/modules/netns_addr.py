@@ -136,24 +136,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import NetnsAddr, run_netlink_module
-
-OPTIONS = dict(
-    netns=dict(type='str'),
-    interface=dict(type='str'),
-    addresses=dict(type='list', elements='str'),
-    gateway=dict(type='str'),
-    routes=dict(type='list', elements='dict', options=dict(
-        dst=dict(type='str', required=True),
-        via=dict(type='str'),
-    )),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import NETNS_ADDR_ARGUMENT_SPEC, run_netns_addr
 
 
 def main():
-    module = AnsibleModule(argument_spec=state_argument_spec(OPTIONS), supports_check_mode=True)
-    run_netlink_module(module, NetnsAddr)
+    module = AnsibleModule(argument_spec=NETNS_ADDR_ARGUMENT_SPEC, supports_check_mode=True)
+    run_netns_addr(module)
 
 
 if __name__ == '__main__':

@@ -138,25 +138,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import run_module, state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Kernel
-from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import OverlayMount
-
-OPTIONS = dict(
-    path=dict(type='path'),
-    lower=dict(type='list', elements='path'),
-    upper=dict(type='path'),
-    work=dict(type='path'),
-    options=dict(type='list', elements='str'),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import OVERLAY_MOUNT_ARGUMENT_SPEC, run_overlay_mount
 
 
 def main():
-    spec = state_argument_spec(OPTIONS)
-    spec.update(purge=dict(type='bool', default=False), lazy_unmount=dict(type='bool', default=False))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    run_module(module, OverlayMount(Kernel(), purge=module.params['purge'],
-                                    lazy_unmount=module.params['lazy_unmount']))
+    module = AnsibleModule(argument_spec=OVERLAY_MOUNT_ARGUMENT_SPEC, supports_check_mode=True)
+    run_overlay_mount(module)
 
 
 if __name__ == '__main__':

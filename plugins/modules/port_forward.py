@@ -181,25 +181,12 @@ sysctl:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import (
-    BACKENDS, ModuleRunner, PortsResource, run_netfilter_module,
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import PORT_FORWARD_ARGUMENT_SPEC, run_port_forward
 
 
 def main():
-    argument_spec = state_argument_spec(dict(
-        protocol=dict(type='str', choices=['tcp', 'udp']),
-        host_port=dict(type='raw', required=True),
-        host_address=dict(type='str'),
-        destination=dict(type='str'),
-        destination_port=dict(type='raw'),
-        allowed_sources=dict(type='list', elements='str'),
-        comment=dict(type='str'),
-    ))
-    argument_spec['backend'] = dict(type='str', choices=list(BACKENDS), default='auto')
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_netfilter_module(module, PortsResource(ModuleRunner(module), module.params['backend']))
+    module = AnsibleModule(argument_spec=PORT_FORWARD_ARGUMENT_SPEC, supports_check_mode=True)
+    run_port_forward(module)
 
 
 if __name__ == '__main__':

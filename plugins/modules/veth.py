@@ -143,24 +143,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import Veth, run_netlink_module
-
-OPTIONS = dict(
-    name=dict(type='str'),
-    peer=dict(type='str'),
-    netns=dict(type='str'),
-    bridge=dict(type='str'),
-    mtu=dict(type='int'),
-    peer_mac=dict(type='str'),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import VETH_ARGUMENT_SPEC, run_veth
 
 
 def main():
-    argument_spec = state_argument_spec(OPTIONS)
-    argument_spec['create_netns'] = dict(type='bool', default=False)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_netlink_module(module, Veth, create_netns=module.params['create_netns'])
+    module = AnsibleModule(argument_spec=VETH_ARGUMENT_SPEC, supports_check_mode=True)
+    run_veth(module)
 
 
 if __name__ == '__main__':

@@ -159,28 +159,12 @@ gathered:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import run_module, state_argument_spec
-from ansible_collections.anatomy.containers.plugins.module_utils._services import WorkloadService
-
-OPTIONS = dict(
-    name=dict(type='str'),
-    command=dict(type='list', elements='str'),
-    root=dict(type='path'),
-    netns=dict(type='str'),
-    user=dict(type='str'),
-    working_dir=dict(type='str'),
-    environment=dict(type='dict'),
-    capabilities=dict(type='list', elements='str'),
-    revision=dict(type='str'),
-    # Listing a service means running it, also under merged: not a property left as it is.
-    running=dict(type='bool', default=True),
-    enabled=dict(type='bool', default=True),
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._services import WORKLOAD_SERVICE_ARGUMENT_SPEC, run_workload_service
 
 
 def main():
-    module = AnsibleModule(argument_spec=state_argument_spec(OPTIONS), supports_check_mode=True)
-    run_module(module, WorkloadService())
+    module = AnsibleModule(argument_spec=WORKLOAD_SERVICE_ARGUMENT_SPEC, supports_check_mode=True)
+    run_workload_service(module)
 
 
 if __name__ == '__main__':

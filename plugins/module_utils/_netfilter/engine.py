@@ -20,7 +20,7 @@ import json
 import os
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    OWNER_MARK, Resource, ResourceError, run_module,
+    OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import (
     iptables as ipt, model, nft,
@@ -483,3 +483,42 @@ class ModuleRunner:
     @staticmethod
     def remove(path):
         os.unlink(path)
+
+
+# -- the modules: what each accepts, and its main() once its AnsibleModule exists --------------------------------------
+# One home for a module's argument spec, shared by the module and anatomy.containers.preview.
+
+NAT_MASQUERADE_ARGUMENT_SPEC = dict(
+    state_argument_spec(dict(
+        subnet=dict(type='str', required=True),
+        out_interface=dict(type='str'),
+        mode=dict(type='str', choices=['nat', 'routed']),
+        isolate=dict(type='bool'),
+    )),
+    backend=dict(type='str', choices=list(BACKENDS), default='auto'),
+    sysctl_file=dict(type='path'),
+)
+
+PORT_FORWARD_ARGUMENT_SPEC = dict(
+    state_argument_spec(dict(
+        protocol=dict(type='str', choices=['tcp', 'udp']),
+        host_port=dict(type='raw', required=True),
+        host_address=dict(type='str'),
+        destination=dict(type='str'),
+        destination_port=dict(type='raw'),
+        allowed_sources=dict(type='list', elements='str'),
+        comment=dict(type='str'),
+    )),
+    backend=dict(type='str', choices=list(BACKENDS), default='auto'),
+)
+
+
+def run_nat_masquerade(module) -> None:
+    """main() of anatomy.containers.nat_masquerade, given its AnsibleModule (NAT_MASQUERADE_ARGUMENT_SPEC)."""
+    run_netfilter_module(module, NetworksResource(ModuleRunner(module), module.params['backend'],
+                                                  sysctl_file=module.params['sysctl_file']))
+
+
+def run_port_forward(module) -> None:
+    """main() of anatomy.containers.port_forward, given its AnsibleModule (PORT_FORWARD_ARGUMENT_SPEC)."""
+    run_netfilter_module(module, PortsResource(ModuleRunner(module), module.params['backend']))

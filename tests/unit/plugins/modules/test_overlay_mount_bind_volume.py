@@ -24,6 +24,8 @@ FAKES = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(FAKES)
 
 TYPES = {'path': 'path', 'str': 'str', 'bool': 'bool', 'list': 'list'}
+# Each module's argument spec lives next to its resource.
+SPECS = {overlay_mount: _mounts_resources.OVERLAY_MOUNT_ARGUMENT_SPEC, bind_volume: _mounts_resources.BIND_VOLUME_ARGUMENT_SPEC}
 
 
 @pytest.mark.parametrize('module, module_options', [
@@ -32,15 +34,17 @@ TYPES = {'path': 'path', 'str': 'str', 'bool': 'bool', 'list': 'list'}
 ])
 def test_documented_options_match_the_argument_spec(module, module_options):
     doc = yaml.safe_load(module.DOCUMENTATION)
+    options = SPECS[module]['config']['options']
     assert set(doc['options']) == {'config'} | module_options
+    assert set(SPECS[module]) == {'config', 'state'} | module_options
     suboptions = doc['options']['config']['suboptions']
-    assert set(suboptions) == set(module.OPTIONS)
+    assert set(suboptions) == set(options)
     for name, spec in suboptions.items():
         # No defaults on config suboptions: merged must tell "not given" from "given".
-        assert 'default' not in spec and 'default' not in module.OPTIONS[name], name
-        assert spec['type'] == module.OPTIONS[name]['type'], name
-        assert spec.get('elements') == module.OPTIONS[name].get('elements'), name
-        assert spec.get('choices') == module.OPTIONS[name].get('choices'), name
+        assert 'default' not in spec and 'default' not in options[name], name
+        assert spec['type'] == options[name]['type'], name
+        assert spec.get('elements') == options[name].get('elements'), name
+        assert spec.get('choices') == options[name].get('choices'), name
     assert doc['extends_documentation_fragment'] == [
         'anatomy.containers._attributes', 'anatomy.containers._attributes.RESOURCE',
         'anatomy.containers._resource_state']
@@ -55,8 +59,7 @@ def test_documented_options_match_the_argument_spec(module, module_options):
 @pytest.fixture
 def kernel(monkeypatch, tmp_path):
     fake = FAKES.FakeKernel()
-    for module in (overlay_mount, bind_volume):
-        monkeypatch.setattr(module, 'Kernel', lambda: fake)
+    monkeypatch.setattr(_mounts_resources, 'Kernel', lambda: fake)
     monkeypatch.setattr(_mounts_resources, 'Records', lambda: Records(str(tmp_path / 'records')))
     monkeypatch.setattr(_mounts_resources, 'processes_using_paths', lambda paths: {p: [] for p in paths})
     return fake

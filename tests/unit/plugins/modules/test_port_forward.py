@@ -25,7 +25,7 @@ _SPEC.loader.exec_module(FAKES)
 
 
 def run_main(module, monkeypatch, runner, args, check=False):
-    monkeypatch.setattr(module, 'ModuleRunner', lambda _m: runner)
+    monkeypatch.setattr(engine, 'ModuleRunner', lambda _m: runner)
     monkeypatch.setattr(engine, 'run_lock', contextlib.nullcontext)
     if check:
         args = dict(args, _ansible_check_mode=True)
