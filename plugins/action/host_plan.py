@@ -154,6 +154,6 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _fail(result, errors, tail):
-        result.update(failed=True, errors=errors,
-                      msg='%d problem%s, %s:\n%s' % (len(errors), '' if len(errors) == 1 else 's', tail, '\n'.join(errors)))
-        return result
+        # Only the problems: the plan of an input that failed is no one's business.
+        return dict(failed=True, changed=False, errors=errors,
+                    msg='%d problem%s, %s:\n%s' % (len(errors), '' if len(errors) == 1 else 's', tail, '\n'.join(errors)))
