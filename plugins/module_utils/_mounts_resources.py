@@ -57,6 +57,15 @@ def _inside(path, other) -> bool:
     return path == other or path.startswith(other.rstrip('/') + '/')
 
 
+def remove_empty_dirs(directories) -> None:
+    """rmdir each of DIRECTORIES, deepest first; one that is not empty (or is a mount point, or is gone) stays."""
+    for directory in sorted(set(directories), key=lambda d: d.count('/'), reverse=True):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass
+
+
 class _Mounts(Resource):
     """What both resources share: the kernel, the records, the mount table of the run, unmounting."""
 
@@ -75,12 +84,11 @@ class _Mounts(Resource):
             self.table = self.kernel.mountinfo()
         return self.table
 
-    def check_not_busy(self, what, where, submounts=True) -> None:
-        """Refuse, before any change, to unmount what a process or a mount on top of it uses (unless lazy_unmount)."""
-        self.check_all_not_busy([(what, where, submounts)])
-
     def check_all_not_busy(self, checks) -> None:
-        """check_not_busy for each (what, where, submounts), with one scan of /proc and one mount table."""
+        """Refuse, before any change, to unmount what a process or a mount on top of it uses (unless lazy_unmount).
+
+        CHECKS are (what, where, submounts): one scan of /proc and one mount table for all of them.
+        """
         if self.lazy_unmount or not checks:
             return
         users = processes_using_paths([where for _what, where, _submounts in checks])
@@ -178,7 +186,8 @@ class OverlayMount(_Mounts):
             raise ResourceError('%s: lower must list at least one directory' % what, field='lower')
         for layer in lower:
             _check_path(what, 'lower', layer, OVERLAY_PATH_FORBIDDEN)
-            if not os.path.isdir(layer):
+            if not os.path.isdir(layer) and not (self.check_mode and not os.path.lexists(layer)):
+                # In check mode a missing layer is one an earlier task of the run (layer) would build.
                 raise ResourceError('%s: lower dir %s does not exist (or is not a directory)' % (what, layer),
                                     field='lower')
         if len(set(lower)) != len(lower):
@@ -272,6 +281,9 @@ class OverlayMount(_Mounts):
     def validate_plan(self, plan, current):
         unmounted = [c for c, _d in plan.update] + plan.delete
         self.check_all_not_busy([('overlay', item['path'], True) for item in unmounted])
+        if self.purge:
+            for item in plan.delete:
+                self._check_nothing_mounted_below(item)
         for item in plan.create:
             if os.path.lexists(item['path']) and not os.path.isdir(item['path']):
                 raise ResourceError('overlay %r: path exists and is not a directory' % item['path'], field='path')
@@ -353,6 +365,18 @@ class OverlayMount(_Mounts):
         self.table = None
         self.specs[spec.where] = spec
 
+    def _check_nothing_mounted_below(self, item) -> None:
+        """Purge removes the upper and work dirs with all they hold: never through a mount (a volume may be there)."""
+        if not item['upper']:
+            return
+        table = self.mount_table()
+        below = [m.mount_point for tree in (item['upper'], item['work']) for m in table.under(tree)]
+        if below:
+            raise ResourceError('overlay %r: purge would remove its upper and work dirs, but %s %s mounted below them; '
+                                'nothing is removed. Unmount %s first' % (
+                                    item['path'], ', '.join(below), 'is' if len(below) == 1 else 'are',
+                                    'it' if len(below) == 1 else 'them'), field='purge', key=item['path'])
+
     def update(self, current, desired):
         old = self.specs.get(current['path'])
         self.unmount('overlay', current['path'])
@@ -364,18 +388,196 @@ class OverlayMount(_Mounts):
             self.records.save(spec)
 
     def delete(self, item):
+        """Unmount, forget, and tidy up: the merged dir if we made it; with purge, upper, work and every dir we made.
+
+        Dirs we made (the record's ``created``, a workload's own dir among them) are removed deepest first and
+        only when empty: what someone else put there, or a mount point, keeps them.
+        """
         spec = self.specs.get(item['path'])
         self.unmount('overlay', item['path'])
         if spec is not None:
             self.records.remove(spec)
-        if self.purge and item['upper']:
+        created = list(spec.created) if spec is not None else []
+        if not self.purge:
+            created = [d for d in created if d == item['path']]
+        elif item['upper']:
+            self._check_nothing_mounted_below(item)  # again, now that it is unmounted: validate_plan said it first
             for directory in (item['upper'], item['work']):
                 shutil.rmtree(directory, ignore_errors=True)
-        if spec is not None and item['path'] in spec.created:
+        remove_empty_dirs(created)
+
+
+class VolumeStore:
+    """Managed volumes: a directory per volume under ROOT, with our marker and the data in ``_data``.
+
+    As Docker keeps /var/lib/docker/volumes/NAME/_data. A volume is ours when its directory holds
+    :data:`VOLUME_MARKER`, which is written only when this collection creates the directory; only
+    ours are ever purged.
+    """
+
+    def __init__(self, root: str = DEFAULT_VOLUMES_ROOT):
+        self.root = root
+
+    def directory(self, name) -> str:
+        return os.path.join(self.root, name)
+
+    def data(self, name) -> str:
+        """Where a volume's data lives, the source of its binds."""
+        return os.path.join(self.directory(name), '_data')
+
+    def check(self, what, name) -> None:
+        """Refuse a volume name (or a volumes root) that would not stay inside the root."""
+        _check_path(what, 'volumes_root', self.root)
+        why = check_volume_name(name)
+        if why:
+            raise ResourceError('%s: volume name %r %s' % (what, name, why), field='volume')
+
+    def ensure(self, item) -> str:
+        """Create the volume (its directory with our marker, and _data) unless it exists; set ownership; return _data."""
+        vol_dir = self.directory(item['volume'])
+        data = self.data(item['volume'])
+        if not os.path.isdir(vol_dir):
+            os.makedirs(self.root, mode=0o711, exist_ok=True)
+            os.mkdir(vol_dir, 0o755)
+            with open(os.path.join(vol_dir, VOLUME_MARKER), 'w') as marker:
+                json.dump({'owner': OWNER_MARK, 'name': item['volume'],
+                           'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, marker)
+        if not os.path.isdir(data):
+            os.mkdir(data, 0o755)
+        self.set_ownership(data, item)
+        return data
+
+    @staticmethod
+    def set_ownership(path, item) -> None:
+        """The mode, owner and group an item asks for (those it gives), on PATH."""
+        if item.get('mode') is not None:
+            os.chmod(path, int(item['mode'], 8))
+        uid = gid = -1
+        if item.get('owner') is not None:
+            uid = int(item['owner']) if str(item['owner']).isdigit() else pwd.getpwnam(item['owner']).pw_uid
+        if item.get('group') is not None:
+            gid = int(item['group']) if str(item['group']).isdigit() else grp.getgrnam(item['group']).gr_gid
+        if uid != -1 or gid != -1:
+            os.chown(path, uid, gid)
+
+    def is_ours(self, name) -> bool:
+        try:
+            with open(os.path.join(self.directory(name), VOLUME_MARKER)) as marker:
+                return json.load(marker).get('owner') == OWNER_MARK
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    def purge(self, name) -> None:
+        """Delete a volume with its data, if it is ours."""
+        if self.is_ours(name):
+            shutil.rmtree(self.directory(name))
+
+
+class ContentFiles:
+    """Files this collection writes and binds (a workload's /etc/hosts): each read once a run, written in place.
+
+    Written in place means the same inode, truncated and written, never a rename: a bind mount keeps
+    showing the inode it was made on, so a new content reaches it at once, read-only binds included.
+    """
+
+    def __init__(self):
+        #: path -> (st_dev, st_ino, bytes), None when missing, unreadable or not a regular file.
+        self.files = {}
+
+    @staticmethod
+    def check(what, source, content) -> None:
+        """A source the module writes: a regular file or nothing yet, below directories (or nothing yet)."""
+        if not isinstance(content, str):
+            raise ResourceError('%s: content must be a string' % what, field='content')
+        if os.path.isdir(source):
+            raise ResourceError('%s: source %s is a directory; with content, source is the file the content is '
+                                'written to' % (what, source), field='source')
+        if os.path.lexists(source) and not os.path.isfile(source):
+            raise ResourceError('%s: source %s exists and is not a regular file; with content, source is the file '
+                                'the content is written to' % (what, source), field='source')
+        base = existing_ancestor(os.path.dirname(source))
+        if not os.path.isdir(base):
+            raise ResourceError('%s: the directory of source %s cannot be made: %s is not a directory'
+                                % (what, source, base), field='source')
+
+    def read(self, path):
+        """(st_dev, st_ino, bytes) of a regular file, or None: missing, unreadable or not a regular file. Read once."""
+        if path not in self.files:
+            self.files[path] = None
             try:
-                os.rmdir(item['path'])
+                # O_NONBLOCK: a FIFO put in the file's place must not hang the run.
+                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                return None
+            try:
+                st = os.fstat(fd)
+                if stat.S_ISREG(st.st_mode):
+                    chunks = []
+                    while True:
+                        chunk = os.read(fd, max(st.st_size + 1, 65536))
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                    self.files[path] = (st.st_dev, st.st_ino, b''.join(chunks))
             except OSError:
                 pass
+            finally:
+                os.close(fd)
+        return self.files[path]
+
+    def write(self, path, content) -> list:
+        """Make the file at PATH hold CONTENT, in place; return the directories made for it, outermost first.
+
+        Missing directories are made 0755 and a missing file 0644; a file that already holds CONTENT
+        is not written at all.
+        """
+        data = content.encode('utf-8')
+        found = self.read(path)
+        if found is not None and found[2] == data:
+            return []
+        fd, created, made = None, False, []
+        if found is not None:
+            try:
+                # Never O_CREAT over it and never a rename: truncated and written, the same inode.
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except FileNotFoundError:
+                pass
+        if fd is None:
+            for missing in missing_dirs(os.path.dirname(path)):
+                os.mkdir(missing, 0o755)
+                os.chmod(missing, 0o755)
+                made.append(missing)
+            created = True
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileExistsError:
+                created = False
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if created:
+                os.fchmod(fd, 0o644)  # whatever the umask
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, 'not a regular file', path)
+            os.ftruncate(fd, 0)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        self.files[path] = (st.st_dev, st.st_ino, data)
+        return made
+
+    def remove(self, path) -> None:
+        """Remove a file we wrote, if it is still a regular file there (never a directory, never a mount point)."""
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return
+            os.unlink(path)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.EBUSY):
+                raise
+        self.files.pop(path, None)
 
 
 class _Bind:
@@ -394,7 +596,11 @@ class _Bind:
 
 
 class BindVolume(_Mounts):
-    """A bind mount of a managed volume or a host path onto a target inside a root filesystem."""
+    """A bind mount of a managed volume or a host path onto a target inside a root filesystem.
+
+    The mounting is this class's; the volumes are a :class:`VolumeStore`'s and the files it writes
+    (``content``) a :class:`ContentFiles`'s. It plans and applies in batches (:meth:`apply`).
+    """
 
     kind = 'bind mount'
     key = ('root', 'target')
@@ -405,25 +611,23 @@ class BindVolume(_Mounts):
     def __init__(self, kernel, records=None, volumes_root=DEFAULT_VOLUMES_ROOT, purge=False, lazy_unmount=False,
                  resolver=None):
         super().__init__(kernel, records, lazy_unmount, resolver)
-        self.volumes_root = volumes_root
+        self.volumes = VolumeStore(volumes_root)
+        self.files = ContentFiles()
         self.purge = purge
-        #: Source files with content, each read once a run: path -> (st_dev, st_ino, bytes), None when unreadable.
-        self.files = {}
         #: Keys of content binds whose source path no longer holds the file the bind shows (replaced or removed).
         self.stale = set()
         #: (root, target) -> (host path of its deepest existing part, components still missing), from normalize.
         self.resolved = {}
+        #: (root, target) -> the dirs made for a bind unmounted to be made again in this run: its new record keeps them.
+        self.carried = {}
 
     def describe(self, key):
         root, target = key
         return '%s %r' % (self.kind, target) + ('' if root == '/' else ' in %r' % root)
 
-    def volume_dir(self, name) -> str:
-        return os.path.join(self.volumes_root, name)
-
     def source_of(self, item) -> str:
         if item.get('volume') is not None:
-            return os.path.join(self.volume_dir(item['volume']), '_data')
+            return self.volumes.data(item['volume'])
         return item['source']
 
     # -- reading --------------------------------------------------------------
@@ -450,31 +654,6 @@ class BindVolume(_Mounts):
             self.specs[key] = spec
         return owned, set()
 
-    def source_file(self, path):
-        """(st_dev, st_ino, bytes) of a regular file, or None: missing, unreadable or not a regular file. Read once."""
-        if path not in self.files:
-            self.files[path] = None
-            try:
-                # O_NONBLOCK: a FIFO put in the file's place must not hang the run.
-                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            except OSError:
-                return None
-            try:
-                st = os.fstat(fd)
-                if stat.S_ISREG(st.st_mode):
-                    chunks = []
-                    while True:
-                        chunk = os.read(fd, max(st.st_size + 1, 65536))
-                        if not chunk:
-                            break
-                        chunks.append(chunk)
-                    self.files[path] = (st.st_dev, st.st_ino, b''.join(chunks))
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
-        return self.files[path]
-
     def bound_content(self, key, source, where):
         """The content of a content bind's source file, or None (then it is written, or bound again, on apply).
 
@@ -482,7 +661,7 @@ class BindVolume(_Mounts):
         sed -i or an editor does, or removed): writing it would not reach the bind, so the bind is made anew.
         """
         self.stale.discard(key)
-        found = self.source_file(source)
+        found = self.files.read(source)
         try:
             bound = os.stat(where)
         except OSError:
@@ -498,7 +677,9 @@ class BindVolume(_Mounts):
         root, target = item.get('root'), item.get('target')
         what = self.describe((root, target))
         _check_path(what, 'root', root)
-        if not os.path.isdir(root):
+        # In check mode a missing root is one an earlier task of the run (overlay_mount) would make.
+        assumed = self.check_mode and not os.path.lexists(root)
+        if not os.path.isdir(root) and not assumed:
             raise ResourceError('%s: root %s is not a directory' % (what, root), field='root')
         _check_path(what, 'target', target)
         if target == '/':
@@ -511,14 +692,11 @@ class BindVolume(_Mounts):
             if content is not None:
                 raise ResourceError('%s: content goes with source (a file this module writes), not with volume'
                                     % what, field='content')
-            _check_path(what, 'volumes_root', self.volumes_root)
-            why = check_volume_name(volume)
-            if why:
-                raise ResourceError('%s: volume name %r %s' % (what, volume, why), field='volume')
+            self.volumes.check(what, volume)
         else:
             _check_path(what, 'source', source)
             if content is not None:
-                self._check_content_source(what, source, content)
+                self.files.check(what, source, content)
             elif not os.path.exists(source):
                 raise ResourceError('%s: source %s does not exist' % (what, source), field='source')
             for field in ('owner', 'group', 'mode'):
@@ -540,31 +718,19 @@ class BindVolume(_Mounts):
             mode = '0' + mode[-3:]
         self._check_owner(what, item.get('owner'), item.get('group'))
         self._check_propagation(what, item, propagation)
-        try:
-            # Kept for validate_plan: where the target is on the host now, and what of it is still missing.
-            self.resolved[(root, target)] = self.resolver.resolve_missing(root, target)
-        except OSError as exc:
-            raise ResourceError('%s: target cannot be resolved inside %s: %s' % (what, root, exc.strerror),
-                                field='target')
+        if assumed:
+            # Nothing of the root exists: the whole target will be made inside it.
+            self.resolved[(root, target)] = (root, [p for p in target.split('/') if p])
+        else:
+            try:
+                # Kept for validate_plan: where the target is on the host now, and what of it is still missing.
+                self.resolved[(root, target)] = self.resolver.resolve_missing(root, target)
+            except OSError as exc:
+                raise ResourceError('%s: target cannot be resolved inside %s: %s' % (what, root, exc.strerror),
+                                    field='target')
         return {'root': root, 'target': target, 'volume': volume, 'source': source, 'content': content,
                 'read_only': item['read_only'], 'propagation': propagation, 'recursive': item['recursive'],
                 'owner': item.get('owner'), 'group': item.get('group'), 'mode': mode}
-
-    @staticmethod
-    def _check_content_source(what, source, content):
-        """A source the module writes: a regular file or nothing yet, below directories (or nothing yet)."""
-        if not isinstance(content, str):
-            raise ResourceError('%s: content must be a string' % what, field='content')
-        if os.path.isdir(source):
-            raise ResourceError('%s: source %s is a directory; with content, source is the file the content is '
-                                'written to' % (what, source), field='source')
-        if os.path.lexists(source) and not os.path.isfile(source):
-            raise ResourceError('%s: source %s exists and is not a regular file; with content, source is the file '
-                                'the content is written to' % (what, source), field='source')
-        base = existing_ancestor(os.path.dirname(source))
-        if not os.path.isdir(base):
-            raise ResourceError('%s: the directory of source %s cannot be made: %s is not a directory'
-                                % (what, source, base), field='source')
 
     @staticmethod
     def _check_owner(what, owner, group):
@@ -677,96 +843,23 @@ class BindVolume(_Mounts):
                                     field='content', key=self.key_of(items[0]))
 
     # -- writing --------------------------------------------------------------
-    def write_content(self, path, content) -> None:
-        """Make the file at PATH hold CONTENT: written in place (the same inode, which binds of it show).
-
-        Missing directories are made 0755 and a missing file 0644; a file that already holds CONTENT
-        is not written at all.
-        """
-        data = content.encode('utf-8')
-        found = self.source_file(path)
-        if found is not None and found[2] == data:
-            return
-        fd, created = None, False
-        if found is not None:
-            try:
-                # Never O_CREAT over it and never a rename: truncated and written, the same inode.
-                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            except FileNotFoundError:
-                pass
-        if fd is None:
-            for missing in missing_dirs(os.path.dirname(path)):
-                os.mkdir(missing, 0o755)
-                os.chmod(missing, 0o755)
-            created = True
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            except FileExistsError:
-                created = False
-                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            if created:
-                os.fchmod(fd, 0o644)  # whatever the umask
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise OSError(errno.EINVAL, 'not a regular file', path)
-            os.ftruncate(fd, 0)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
-        self.files[path] = (st.st_dev, st.st_ino, data)
-
-    def ensure_volume(self, item) -> str:
-        """Create the volume (its directory with our marker, and _data) unless it exists; return _data."""
-        vol_dir = self.volume_dir(item['volume'])
-        data = os.path.join(vol_dir, '_data')
-        if not os.path.isdir(vol_dir):
-            os.makedirs(self.volumes_root, mode=0o711, exist_ok=True)
-            os.mkdir(vol_dir, 0o755)
-            with open(os.path.join(vol_dir, VOLUME_MARKER), 'w') as marker:
-                json.dump({'owner': OWNER_MARK, 'name': item['volume'],
-                           'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, marker)
-        if not os.path.isdir(data):
-            os.mkdir(data, 0o755)
-        self.apply_ownership(data, item)
-        return data
-
-    @staticmethod
-    def apply_ownership(path, item):
-        if item.get('mode') is not None:
-            os.chmod(path, int(item['mode'], 8))
-        uid = gid = -1
-        if item.get('owner') is not None:
-            uid = int(item['owner']) if str(item['owner']).isdigit() else pwd.getpwnam(item['owner']).pw_uid
-        if item.get('group') is not None:
-            gid = int(item['group']) if str(item['group']).isdigit() else grp.getgrnam(item['group']).gr_gid
-        if uid != -1 or gid != -1:
-            os.chown(path, uid, gid)
-
-    def is_our_volume(self, name) -> bool:
-        try:
-            with open(os.path.join(self.volume_dir(name), VOLUME_MARKER)) as marker:
-                return json.load(marker).get('owner') == OWNER_MARK
-        except (OSError, ValueError, AttributeError):
-            return False
-
     def apply(self, plan):
         """The plan in batches: a mount table read once per step, never once per bind.
 
-        Unmount what is deleted or bound anew (one table), update the others in place, then make
-        every new bind: mount each one and set its propagation, then read the table once to make them
-        read-only and once more to verify all of them (:meth:`create_all`).
+        Unmount what is deleted (then remove the files it wrote, and purge its volume if asked) or bound
+        anew (one table), update the others in place, then make every new bind: mount each one and set
+        its propagation, then read the table once to make them read-only and once more to verify all of
+        them (:meth:`create_all`).
         """
         rebind = [self._rebind_needed(c, d) for c, d in plan.update]
-        self.delete_all(plan.delete, self.purge)
-        self.delete_all([c for (c, _d), again in zip(plan.update, rebind) if again], purge=False)
+        # Source paths that binds still use after this run: their files stay.
+        deleted = {self.key_of(item) for item in plan.delete}
+        in_use = {spec.config.get('source') for key, spec in self.specs.items() if key not in deleted}
+        in_use.update(d.get('source') for d in plan.create + [d for _c, d in plan.update])
+        self.delete_all(plan.delete, in_use)
+        self.unbind_all([c for (c, _d), again in zip(plan.update, rebind) if again])
         self.update_all([pair for pair, again in zip(plan.update, rebind) if not again])
         self.create_all(plan.create + [d for (_c, d), again in zip(plan.update, rebind) if again])
-
-    def create(self, item):
-        self.create_all([item])
 
     def create_all(self, items) -> None:
         """Make each bind; every one that is left in place has been verified, every one that failed is undone.
@@ -799,9 +892,10 @@ class BindVolume(_Mounts):
         """Write content, make the volume, resolve the target inside the root, record the bind and mount it."""
         key = (item['root'], item['target'])
         what = self.describe(key)
+        made = self.carried.pop(key, [])
         if item.get('content') is not None:
-            self.write_content(item['source'], item['content'])
-        source = self.ensure_volume(item) if item['volume'] is not None else item['source']
+            made += [d for d in self.files.write(item['source'], item['content']) if d not in made]
+        source = self.volumes.ensure(item) if item['volume'] is not None else item['source']
         src_fd = os.open(source, os.O_PATH | os.O_CLOEXEC)
         try:
             is_dir = stat.S_ISDIR(os.fstat(src_fd).st_mode)
@@ -813,8 +907,8 @@ class BindVolume(_Mounts):
                 where = fd_path(tgt_fd)
                 # What is already at or below the target (as of the run's table): never counted as the bind's.
                 before = {m.mount_id for m in self.mount_table().under(where)}
-                spec = MountSpec('bind', fd_path(src_fd), where, 'none', self.fstab_options(item), item,
-                                 extra={'volume_dir': self.volume_dir(item['volume']) if item['volume'] else None,
+                spec = MountSpec('bind', fd_path(src_fd), where, 'none', self.fstab_options(item), item, made,
+                                 extra={'volume_dir': self.volumes.directory(item['volume']) if item['volume'] else None,
                                         'before': sorted(before)})
                 self.records.save(spec)
                 try:
@@ -917,13 +1011,6 @@ class BindVolume(_Mounts):
             raise ResourceError('%s: asked for propagation %s, the kernel made it %s (runc#5390)' % (
                 what, item['propagation'], top.propagation), field='propagation')
 
-    def update(self, current, desired):
-        if self._rebind_needed(current, desired):
-            self.delete_all([current], purge=False)
-            self.create_all([desired])
-        else:
-            self.update_all([(current, desired)])
-
     def update_all(self, pairs) -> None:
         """Updates in place: content written through the source path, ownership, then read-only and propagation."""
         remounts = []
@@ -932,10 +1019,13 @@ class BindVolume(_Mounts):
             spec = self.specs[key]
             if desired.get('content') is not None:
                 # Through the source path on the host: the same inode, so the bind shows it, read-only or not.
-                self.write_content(desired['source'], desired['content'])
+                made = self.files.write(desired['source'], desired['content'])
+                if made:
+                    spec.created.extend(made)
+                    self.records.save(spec)
             if any(current[f] != desired[f] for f in desired if f != 'content'):
                 if desired['volume'] is not None:
-                    self.apply_ownership(self.source_of(desired), desired)
+                    self.volumes.set_ownership(self.source_of(desired), desired)
                 remounts.append(_Bind(key, self.describe(key), spec.where, desired, set(spec.extra.get('before', ())),
                                       spec))
             elif spec.config != desired:
@@ -954,15 +1044,15 @@ class BindVolume(_Mounts):
             spec.options = self.fstab_options(desired)
             self.records.save(spec)
 
-    def delete(self, item):
-        self.delete_all([item], self.purge)
+    def unbind_all(self, items) -> list:
+        """Unmount each bind (from one mount table) and drop its record; return [(item, record)] of those unmounted.
 
-    def delete_all(self, items, purge) -> None:
-        """Unmount each bind (from one mount table), drop its record, and purge its volume if asked."""
+        What a bind's record says was made for it (``created``) is kept for a bind made again in this run.
+        """
         table = None
         if not self.lazy_unmount and any(item['recursive'] for item in items):
             table = self.kernel.mountinfo()
-        done = set()
+        done, gone = set(), []
         for item in items:
             key = (item['root'], item['target'])
             spec = self.specs.pop(key, None)
@@ -970,8 +1060,26 @@ class BindVolume(_Mounts):
                 continue
             self.unmount(self.describe(key), spec.where, item['recursive'], table, done)
             self.records.remove(spec)
-            if purge and item['volume'] is not None and self.is_our_volume(item['volume']):
-                shutil.rmtree(self.volume_dir(item['volume']))
+            self.carried[key] = spec.created
+            gone.append((item, spec))
+        return gone
+
+    def delete_all(self, items, in_use=()) -> None:
+        """Unbind ITEMS for good: also remove the files they wrote and the directories made for them (when empty),
+        and purge their volumes if asked (validate_plan has made sure no bind keeps them).
+
+        A file whose source path another bind still uses (IN_USE) stays.
+        """
+        dirs = []
+        for item, spec in self.unbind_all(items):
+            self.carried.pop(self.key_of(item), None)
+            if spec.config.get('content') is not None and spec.config['source'] not in in_use:
+                # Ours: this collection wrote it (the record says so), and no bind shows it any more.
+                self.files.remove(spec.config['source'])
+            dirs.extend(spec.created)
+            if self.purge and item['volume'] is not None:
+                self.volumes.purge(item['volume'])
+        remove_empty_dirs(dirs)
 
 
 # -- the modules: what each accepts, and its main() once its AnsibleModule exists --------------------------------------

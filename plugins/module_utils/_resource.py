@@ -75,6 +75,9 @@ class Resource:
     key: str | tuple[str, ...] = 'name'
     #: Values for options not given, used by replaced and overridden, and for new objects.
     defaults: dict = {}
+    #: Set by :func:`converge`: whether this run only plans (check mode), for resources that assume in check mode
+    #: what an earlier task of the same run would have created.
+    check_mode = False
 
     # -- reading --------------------------------------------------------------
     def read(self) -> tuple[list[dict], set]:
@@ -221,6 +224,7 @@ def make_plan(resource: Resource, owned: list[dict], foreign: set, config: list[
 
 def converge(resource: Resource, config: list[dict] | None, state: str, check_mode: bool = False) -> dict:
     """Read, plan, apply (unless check_mode) and report. Raises ResourceError on bad input."""
+    resource.check_mode = check_mode
     owned, foreign = resource.read()
     owned = resource.sort(owned)
     if state == 'gathered':

@@ -25,6 +25,9 @@ description:
   - With O(config[].content), the module writes the source file itself before binding it, as a container engine
     writes a container's C(/etc/hosts), C(/etc/hostname) and C(/etc/resolv.conf); one task writes and binds them all.
     A changed content is written in place, into the very file the bind mount shows, with no remount.
+  - In check mode, a O(config[].root) that does not exist yet is taken to be one an earlier task of the same run
+    makes (the merged directory M(anatomy.containers.overlay_mount) mounts), and the task reports the binds it would
+    make instead of failing. A real run still fails when the root is missing.
   - A bind mount is owned by this collection when a record under C(/run/anatomy/mounts) names it and it is still
     mounted. A volume is owned when this collection created its directory, which then holds C(anatomy.json).
 author:
@@ -75,8 +78,9 @@ options:
             O(config[].source) (by a rename, as C(sed -i) and many editors do) is no longer the one the bind
             mount shows; it is reported as V(null), and then written and bound again.
           - Binds that share a source file must give it the same content.
-          - Deleting the bind mount unmounts it and leaves the file where it is (it lives in a directory of the
-            caller's); the module never deletes it, not even with O(purge=true).
+          - Deleting the bind mount unmounts it and removes the file (the module wrote it, it is the bind's own),
+            with the directories the module created for it when they are empty, so that a container's directory
+            can go with it. A file that another bind mount still uses as its source stays.
           - Without it, the module never writes to O(config[].source).
         type: str
       read_only:
@@ -114,7 +118,8 @@ options:
   purge:
     description:
       - With O(state=deleted) or O(state=overridden), also delete the data of the volumes unmounted, if this
-        collection created them and no other bind mount still uses them. Host sources are never deleted.
+        collection created them and no other bind mount still uses them. Host sources are never deleted (files
+        written from O(config[].content) are removed with their bind mount, with or without purge).
       - Without it, a volume's data is never deleted.
     type: bool
     default: false

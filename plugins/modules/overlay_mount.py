@@ -20,6 +20,9 @@ description:
   - A mounted overlay whose layers or options changed is unmounted and mounted again, only when nothing uses it
     (no process has a file, a directory or a mapping in it, and nothing is mounted on it); otherwise the task fails,
     unless O(lazy_unmount=true).
+  - In check mode, a lower layer that does not exist yet is taken to be one an earlier task of the same run
+    builds (M(anatomy.containers.layer)), and the task reports the overlay it would mount instead of failing. A real
+    run still fails on a missing layer.
   - Many layers. When the mount options do not fit in the one page mount(2) takes, the new mount API passes one
     C(lowerdir+) per layer (Linux 6.8); on older kernels short links under C(/run/anatomy/l) stand for the layers,
     as Docker's overlay2 keeps under C(l/).
@@ -68,7 +71,14 @@ options:
   purge:
     description:
       - With O(state=deleted) or O(state=overridden), also remove the upper and work directories of the overlays
-        unmounted. Without it they stay, with the writes made through the overlay.
+        unmounted, and every directory the module created for them (for instance a container's own directory
+        above its merged, upper and work directories), deepest first and only when empty (what someone else put
+        there keeps its directory). Removing an overlay and making it again then starts from its lower layers,
+        as C(docker rm) then C(docker run) starts from the image.
+      - Nothing is ever removed through a mount point. When anything is mounted below the upper or work
+        directory (a volume, say), the task fails before it changes anything.
+      - Without it they stay, with the writes made through the overlay; only the merged directory is removed,
+        when the module created it.
     type: bool
     default: false
   lazy_unmount:

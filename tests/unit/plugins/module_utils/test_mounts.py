@@ -22,27 +22,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._mounts import 
     processes_using_paths, short_link_name, split_flags, split_lowerdir, systemd_escape_path, systemd_mount_unit,
     unescape, walk_in_root,
 )
-
-# Lines captured on a lab host (Debian 12 under systemd-nspawn, Linux 6.18), plus a few classic ones;
-# split only to fit the line length.
-SAMPLE = (
-    r'2176 2147 0:159 / / rw,relatime shared:767 - overlay overlay rw,lowerdir=/var/lib/anatomy-lab/images/debian-bo'
-    r'okworm-ac920bdd1844/rootfs,upperdir=/var/lib/anatomy-lab/labs/mnt/hosts/h1/upper,workdir=/var/lib/anatomy-lab/'
-    r'labs/mnt/hosts/h1/.#upperd4cba43310b53076,uuid=on' '\n'
-    r'2188 2176 254:0 /var/lib/anatomy-lab/labs/mnt/hosts/h1/state /var/lib/anatomy rw,relatime shared:771 - ext4 /d'
-    r'ev/vda rw,discard' '\n'
-    r'2453 2188 0:179 / /var/lib/anatomy/p/m rw,relatime shared:897 - overlay overlay rw,lowerdir=/var/lib/anatomy/p'
-    r'/l1:/var/lib/anatomy/p/sp\040ace,upperdir=p/u,workdir=p/w,uuid=on' '\n'
-    r'4028 2188 0:202 / /var/lib/anatomy/t/m100 rw,relatime shared:1532 - overlay none rw,lowerdir+=/var/lib/anatomy'
-    r'/t/layers/l3,lowerdir+=/var/lib/anatomy/t/layers/l2,lowerdir+=/var/lib/anatomy/t/layers/l1,upperdir=/var/lib/a'
-    r'natomy/t/u100,workdir=/var/lib/anatomy/t/w100,uuid=on' '\n'
-    r'4043 3855 254:0 /var/lib/anatomy-lab/labs/mnt/hosts/h1/state/volumes/v1/_data /var/lib/anatomy/t/m/etc/x ro,re'
-    r'latime - ext4 /dev/vda rw,discard,resv_strict,resuid=65534,resgid=65534' '\n'
-    r'25 1 8:3 / /mnt/with\040space\011tab\134backslash rw,nosuid,nodev shared:2 master:1 - ext4 /dev/sda3 rw,errors'
-    r'=remount-ro' '\n'
-    r'26 25 0:40 / /mnt/slave rw,noexec master:7 propagate_from:3 - tmpfs tmpfs rw,size=65536k,mode=755' '\n'
-    r'27 1 0:41 / /mnt/unbindable rw unbindable - tmpfs none rw' '\n'
-)
+from ansible_collections.anatomy.containers.tests.unit.support.mounts_fakes import MOUNTINFO_SAMPLE as SAMPLE
 
 
 def test_parse_mountinfo_fields_and_escapes():

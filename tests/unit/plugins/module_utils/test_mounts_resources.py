@@ -9,7 +9,6 @@ Directories are real (a temp dir); mounts are entries in a fake mount table: not
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 
@@ -17,99 +16,11 @@ import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _mounts_resources as resources
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
-    MNT_DETACH, MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE,
-    MountInfo, MountTable, Records, Resolver, _split_super_options,
+    MNT_DETACH, MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, Records, Resolver,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import BindVolume, OverlayMount
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError, converge, make_plan
-
-
-class FakeKernel:
-    """A mount table in memory that answers mount(2), umount2(2) and fsmount like the kernel, roughly."""
-
-    def __init__(self, mounts=(), fsapi=True, dtypes=None, keep_private=False):
-        self.mounts = [MountInfo(1, 0, (8, 1), '/', '/', ('rw', 'relatime'), ('shared:1',), 'ext4', '/dev/sda1', [])]
-        self.mounts += list(mounts)
-        self.fsapi = fsapi
-        self.dtype_map = dtypes or {}
-        self.keep_private = keep_private
-        self.busy = set()
-        self.file_binds = set()
-        self.calls = []
-        self.next_id = 100
-        #: How many times the resources read the mount table (the fake's own lookups do not count).
-        self.reads = 0
-
-    def add(self, point, fstype='ext4', options=('rw',), optional=(), super_options=()):
-        self.next_id += 1
-        parent = self._table().containing(point)
-        mount = MountInfo(self.next_id, parent.mount_id if parent else 0, (0, self.next_id), '/', point,
-                          tuple(options), tuple(optional), fstype, fstype, list(super_options))
-        self.mounts.append(mount)
-        return mount
-
-    def _table(self):
-        return MountTable(list(self.mounts))
-
-    def mountinfo(self):
-        self.reads += 1
-        return self._table()
-
-    def mount(self, source, target, fstype, flags, data=None):
-        self.calls.append(('mount', source, target, fstype, flags, data))
-        if target.startswith('/proc/self/fd/'):
-            target = os.readlink(target)
-        top = self._table().at(target)
-        if flags & MS_REMOUNT:
-            rw = 'ro' if flags & MS_RDONLY else 'rw'
-            top.options = (rw,) + tuple(o for o in top.options if o not in ('ro', 'rw'))
-            return
-        if flags & (MS_SHARED | MS_SLAVE | MS_PRIVATE):
-            if flags & MS_PRIVATE or self.keep_private:
-                top.optional = ()
-            elif flags & MS_SHARED:
-                top.optional = top.optional if any(o.startswith('shared:') for o in top.optional) else ('shared:77',)
-            elif any(o.startswith('shared:') for o in top.optional):
-                top.optional = ('master:%s' % top.optional[0].split(':')[1],)
-            return
-        if flags & MS_BIND:
-            source = os.readlink(source) if source.startswith('/proc/self/fd/') else source
-            origin = self._table().containing(source)
-            self.add(target, origin.fstype, options=origin.options, optional=origin.optional)
-            if os.path.isfile(source) and os.path.isfile(target):
-                # A file bind shows the source's inode at the target: a hard link does too (same temp dir).
-                os.unlink(target)
-                os.link(source, target)
-                self.file_binds.add(target)
-            return
-        self.add(target, fstype, super_options=_split_super_options(data.encode()))
-
-    def umount(self, target, flags=0):
-        self.calls.append(('umount', target, flags))
-        top = self._table().at(target)
-        if top is None:
-            raise OSError(errno.EINVAL, 'not mounted', target)
-        if target in self.busy and not flags & MNT_DETACH:
-            raise OSError(errno.EBUSY, 'busy', target)
-        self.mounts.remove(top)
-        if target in self.file_binds:
-            self.file_binds.discard(target)
-            os.unlink(target)
-            open(target, 'w').close()  # the mount point, the empty file under the bind
-
-    def fsmount_overlay(self, target, calls, flags):
-        self.calls.append(('fsmount', target, calls, flags))
-        if not self.fsapi:
-            raise OSError(errno.EINVAL, 'overlay option lowerdir+: Invalid argument', target)
-        self.add(target, 'overlay', super_options=[c for c in calls if c[0] != 'source'])
-
-    def dtypes(self, path):
-        return self.dtype_map.get(path)
-
-    @staticmethod
-    def openat2(dirfd, path, flags, resolve):
-        """As on a kernel before 5.6: the resolver falls back to its own walk."""
-        raise OSError(errno.ENOSYS, 'no openat2', path)
+from ansible_collections.anatomy.containers.tests.unit.support.mounts_fakes import FakeKernel, PickyKernel
 
 
 @pytest.fixture(autouse=True)
@@ -312,6 +223,55 @@ def test_deleted_keeps_upper_unless_purged(tmp):
     assert not (tmp / 'c2' / 'upper').exists() and not (tmp / 'c2' / 'work').exists()
 
 
+def test_purge_removes_every_dir_the_overlay_made_deepest_first(tmp):
+    kernel = FakeKernel()
+    item = ovl(tmp, 'w/c1')
+    converge(overlay_resource(tmp, kernel), [item], 'merged')
+    assert Records(str(tmp / 'records')).load('overlay')[0].created == [
+        str(tmp / 'w'), str(tmp / 'w' / 'c1'), item['path'], item['upper'], item['work']]
+    (tmp / 'w' / 'c1' / 'upper' / 'written').write_text('x')
+    (tmp / 'w' / 'theirs').write_text('y')
+    result = converge(overlay_resource(tmp, kernel, purge=True), [{'path': item['path']}], 'deleted')
+    assert result['changed'] and result['after'] == []
+    # The workload's own dir is gone; a dir made for it that holds something of someone else's stays.
+    assert not (tmp / 'w' / 'c1').exists() and (tmp / 'w' / 'theirs').read_text() == 'y'
+    assert (tmp / 'layers' / 'l1').is_dir()
+
+
+def test_purge_refuses_to_remove_through_a_mount(tmp):
+    kernel = FakeKernel()
+    item = ovl(tmp)
+    converge(overlay_resource(tmp, kernel), [item], 'merged')
+    (tmp / 'c1' / 'upper' / 'vol').mkdir()
+    (tmp / 'c1' / 'upper' / 'vol' / 'data').write_text('keep')
+    kernel.add(str(tmp / 'c1' / 'upper' / 'vol'))
+    calls = list(kernel.calls)
+    with pytest.raises(ResourceError) as err:
+        converge(overlay_resource(tmp, kernel, purge=True), [{'path': item['path']}], 'deleted')
+    assert '%s is mounted below them; nothing is removed' % (tmp / 'c1' / 'upper' / 'vol') in str(err.value)
+    assert (err.value.details['field'], err.value.details['index']) == ('purge', 0)
+    assert kernel.calls == calls and (tmp / 'c1' / 'upper' / 'vol' / 'data').read_text() == 'keep'
+    assert kernel.mountinfo().at(item['path']) is not None
+    # Without purge, nothing is removed but the merged dir: fine.
+    assert converge(overlay_resource(tmp, kernel), [{'path': item['path']}], 'deleted')['changed']
+    assert (tmp / 'c1' / 'upper' / 'vol' / 'data').read_text() == 'keep'
+
+
+def test_check_mode_assumes_layers_an_earlier_task_builds(tmp):
+    kernel = FakeKernel()
+    item = ovl(tmp, 'w/c1', lower=('new', 'l1'))
+    result = converge(overlay_resource(tmp, kernel), [item], 'merged', check_mode=True)
+    assert result['changed'] and result['after'] == [dict(item, options=[])]
+    assert kernel.calls == [] and not (tmp / 'w').exists() and not (tmp / 'records').exists()
+    with pytest.raises(ResourceError, match=r'lower dir .*/layers/new does not exist'):
+        converge(overlay_resource(tmp, kernel), [item], 'merged')
+    assert kernel.calls == [] and not (tmp / 'w').exists()
+    # Something that is there but is not a directory is refused in check mode too.
+    (tmp / 'layers' / 'new').write_text('')
+    with pytest.raises(ResourceError, match=r'lower dir .*/layers/new does not exist \(or is not a directory\)'):
+        converge(overlay_resource(tmp, kernel), [item], 'merged', check_mode=True)
+
+
 def test_foreign_and_taken_over_mounts_are_never_touched(tmp):
     kernel = FakeKernel()
     item = ovl(tmp)
@@ -437,6 +397,29 @@ def test_bind_bad_input_is_refused_before_any_change(tmp, rootfs, item, match):
     with pytest.raises(ResourceError, match=match):
         converge(bind_resource(tmp, kernel), [good, {**bind(rootfs, '/bad'), **item}], 'merged')
     assert kernel.calls == [] and not (tmp / 'volumes').exists() and not (rootfs / 'good').exists()
+
+
+def test_check_mode_assumes_a_root_an_earlier_task_mounts(tmp):
+    kernel = FakeKernel()
+    root = tmp / 'w' / 'c1' / 'rootfs'
+    config = [bind(root, '/data', volume='db'), bind(root, '/etc/hosts', source=str(tmp / 'w' / 'c1' / 'hosts'),
+                                                    content=HOSTS, read_only=True)]
+    result = converge(bind_resource(tmp, kernel), config, 'merged', check_mode=True)
+    assert result['changed'] and [(a['target'], a['content']) for a in result['after']] == [
+        ('/data', None), ('/etc/hosts', HOSTS)]
+    assert kernel.calls == [] and not (tmp / 'w').exists() and not (tmp / 'volumes').exists()
+    for check_mode in (False, True):
+        # A real run fails as before; so does check mode when something not a directory is in the root's place.
+        with pytest.raises(ResourceError, match="bind mount '/data' in .*: root .*/rootfs is not a directory"):
+            converge(bind_resource(tmp, kernel), config, 'merged', check_mode=check_mode)
+        assert kernel.calls == [] and not (tmp / 'volumes').exists()
+        (tmp / 'w' / 'c1').mkdir(parents=True, exist_ok=True)
+        root.write_text('')
+    # A root that exists but is not mounted yet (an empty dir): planned as usual.
+    root.unlink()
+    root.mkdir()
+    assert converge(bind_resource(tmp, kernel), config, 'merged', check_mode=True)['after'] == result['after']
+    assert kernel.calls == [] and list(root.iterdir()) == []
 
 
 def test_a_foreign_mount_point_is_not_mounted_over(tmp, rootfs):
@@ -639,13 +622,46 @@ def test_content_in_check_mode_writes_nothing(tmp, rootfs):
     assert converge(bind_resource(tmp, kernel), [item], 'merged')['after'] == result['after']
 
 
-def test_deleting_a_content_bind_unmounts_it_and_keeps_the_file(tmp, rootfs):
+def test_deleting_a_content_bind_unmounts_it_and_removes_the_file_it_wrote(tmp, rootfs):
     kernel = FakeKernel()
-    source = tmp / 'hosts'
+    source = tmp / 'c' / 'sub' / 'hosts'
+    (tmp / 'c').mkdir()
+    (tmp / 'c' / 'theirs').write_text('x')
     converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc/hosts', source=str(source), content=HOSTS)], 'merged')
-    result = converge(bind_resource(tmp, kernel, purge=True), None, 'deleted')
-    assert result['changed'] and result['after'] == [] and source.read_text() == HOSTS
+    assert Records(str(tmp / 'records')).load('bind')[0].created == [str(tmp / 'c' / 'sub')]
+    result = converge(bind_resource(tmp, kernel), None, 'deleted')
+    assert result['changed'] and result['after'] == []
     assert kernel.mountinfo().at(str(rootfs / 'etc' / 'hosts')) is None
+    # The file and the directory made for it are gone; what was there before stays.
+    assert not (tmp / 'c' / 'sub').exists() and (tmp / 'c' / 'theirs').read_text() == 'x'
+
+
+def test_a_content_file_another_bind_still_uses_stays(tmp, rootfs):
+    kernel = FakeKernel()
+    shared = tmp / 'resolv.conf'
+    one = bind(rootfs, '/etc/resolv.conf', source=str(shared), content=HOSTS)
+    (rootfs / 'b').mkdir()
+    two = bind(rootfs, '/b/resolv.conf', source=str(shared), content=HOSTS)
+    converge(bind_resource(tmp, kernel), [one, two], 'merged')
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/etc/resolv.conf')], 'deleted')
+    assert shared.read_text() == HOSTS
+    converge(bind_resource(tmp, kernel), [bind(rootfs, '/b/resolv.conf')], 'deleted')
+    assert not shared.exists()
+
+
+def test_a_content_bind_made_again_keeps_the_file_and_what_it_made(tmp, rootfs):
+    kernel = FakeKernel()
+    source = tmp / 'c' / 'hosts'
+    item = bind(rootfs, '/etc/hosts', source=str(source), content=HOSTS)
+    converge(bind_resource(tmp, kernel), [item], 'merged')
+    # Replaced by a rename: bound again, not deleted; the record still names the directory made for it.
+    (tmp / 'c' / 'new').write_text('other\n')
+    os.replace(tmp / 'c' / 'new', source)
+    assert converge(bind_resource(tmp, kernel), [item], 'merged')['changed']
+    assert source.read_text() == HOSTS
+    assert Records(str(tmp / 'records')).load('bind')[0].created == [str(tmp / 'c')]
+    converge(bind_resource(tmp, kernel), None, 'deleted')
+    assert not (tmp / 'c').exists()
 
 
 def test_binds_sharing_a_source_file_must_agree_on_its_content(tmp, rootfs):
@@ -765,23 +781,6 @@ def test_a_bind_inside_another_of_the_same_call_keeps_its_own_settings(tmp, root
     # Both deleted in one call: each mount point unmounted once, the inner one first (it lies on the outer).
     converge(bind_resource(tmp, kernel), None, 'deleted')
     assert [c[1] for c in kernel.calls if c[0] == 'umount'] == [str(rootfs / 'srv' / 'inner'), str(rootfs / 'srv')]
-
-
-class PickyKernel(FakeKernel):
-    """A fake kernel that refuses to bind onto some targets, or leaves some binds private."""
-
-    def __init__(self, refuse=(), private=()):
-        super().__init__()
-        self.refuse, self.private = set(refuse), set(private)
-
-    def mount(self, source, target, fstype, flags, data=None):
-        real = os.readlink(target) if target.startswith('/proc/self/fd/') else target
-        if flags & MS_BIND and not flags & MS_REMOUNT and real in self.refuse:
-            raise OSError(errno.EPERM, 'mount: Operation not permitted', real)
-        if flags & MS_SHARED and real in self.private:
-            self._table().at(real).optional = ()  # as the kernel does for a bind of a private mount (runc#5390)
-            return
-        super().mount(source, target, fstype, flags, data)
 
 
 def test_a_bind_that_fails_its_verification_is_undone_and_the_others_stay_verified(tmp, rootfs):

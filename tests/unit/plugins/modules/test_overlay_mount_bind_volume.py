@@ -5,9 +5,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,11 +15,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.anatomy.containers.plugins.module_utils import _mounts_resources
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Records
 from ansible_collections.anatomy.containers.plugins.modules import bind_volume, overlay_mount
-
-_SPEC = importlib.util.spec_from_file_location(
-    'mounts_resources_tests', Path(__file__).parents[1] / 'module_utils' / 'test_mounts_resources.py')
-FAKES = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(FAKES)
+from ansible_collections.anatomy.containers.tests.unit.support.mounts_fakes import FakeKernel
 
 TYPES = {'path': 'path', 'str': 'str', 'bool': 'bool', 'list': 'list'}
 # Each module's argument spec lives next to its resource.
@@ -58,7 +52,7 @@ def test_documented_options_match_the_argument_spec(module, module_options):
 
 @pytest.fixture
 def kernel(monkeypatch, tmp_path):
-    fake = FAKES.FakeKernel()
+    fake = FakeKernel()
     monkeypatch.setattr(_mounts_resources, 'Kernel', lambda: fake)
     monkeypatch.setattr(_mounts_resources, 'Records', lambda: Records(str(tmp_path / 'records')))
     monkeypatch.setattr(_mounts_resources, 'processes_using_paths', lambda paths: {p: [] for p in paths})
