@@ -351,6 +351,38 @@ class NetlinkSocket:
         return None
 
 
+def unicast_routes(family: int = AF_INET, table: int = MAIN_TABLE, sock=None) -> list:
+    """[{'dst', 'metric', 'dev'}]: a table's unicast routes with one output interface, of every protocol, in one dump.
+
+    For lookups where ``ip route`` would be run: the default route's interface, the interface of the
+    longest-prefix route to an address. Multipath and blackhole/unreachable routes have no single
+    interface and are left out. Interface names come from if_indextoname(3), in our namespace.
+    """
+    rta_priority, rtn_unicast = 6, 1
+    own = sock is None
+    sock = NetlinkSocket() if own else sock
+    try:
+        replies = sock.request(RTM_GETROUTE, _RTMSG.pack(family, 0, 0, 0, table, 0, 0, 0, 0), dump=True)
+    finally:
+        if own:
+            sock.close()
+    routes, names = [], {}
+    for payload in replies:
+        route = parse_route(payload)
+        if route['family'] != family or route['table'] != table or not route['oif'] \
+                or _RTMSG.unpack_from(payload)[7] != rtn_unicast:
+            continue
+        if route['oif'] not in names:
+            try:
+                names[route['oif']] = socket.if_indextoname(route['oif'])
+            except OSError:  # the link went away since the dump
+                names[route['oif']] = None
+        if names[route['oif']]:
+            metric = nl_attrs(payload, _RTMSG.size, (rta_priority,)).get(rta_priority)
+            routes.append({'dst': route['dst'], 'metric': _u32(metric) or 0, 'dev': names[route['oif']]})
+    return routes
+
+
 class Netlink:
     """The kernel, seen through netlink. ``ns`` arguments name a namespace under /run/netns; None is our own.
 

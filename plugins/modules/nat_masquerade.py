@@ -36,7 +36,6 @@ extends_documentation_fragment:
   - anatomy.containers._resource_state
 requirements:
   - nft (Debian package nftables) for O(backend=nftables), iptables-save and iptables-restore for O(backend=iptables)
-  - ip (iproute2), to find the default route's interface
 options:
   config:
     description: The NAT networks, one per container subnet.

@@ -39,7 +39,6 @@ extends_documentation_fragment:
   - anatomy.containers._resource_state
 requirements:
   - nft (Debian package nftables) for O(backend=nftables), iptables-save and iptables-restore for O(backend=iptables)
-  - ip (iproute2)
 options:
   config:
     description:

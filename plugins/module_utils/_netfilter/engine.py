@@ -8,17 +8,21 @@
 This is a private module_util: its API may change without notice.
 
 Commands go through an injected runner (``run(argv, data=None) -> (rc, out, err)``,
-``which(name) -> path or None``, ``read(path)``, ``write(path, text)``), so everything but the
-runner itself is unit-tested without root.
+``which(name) -> path or None``, ``read(path)``, ``write(path, text)``, ``remove(path)``, and
+``routes()``: the main table's IPv4 unicast routes as ``[{'dst', 'metric', 'dev'}]``, read through
+netlink), so everything but the runner itself is unit-tested without root.
+
+Each module's rules are a :class:`Rules` strategy (``NETWORK_RULES``, ``PORT_RULES``) handed to the
+backend, so a backend never branches on which module it serves.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import os
 
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink import unicast_routes
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
     OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
 )
@@ -52,6 +56,31 @@ def _must(runner, argv, data=None, what=None) -> str:
     return out
 
 
+class Rules:
+    """What one module owns, as each backend keeps it: the strategy a backend is handed, so no backend asks
+    which module it serves.
+
+    nftables: the chains (and maps) named with ``nft_prefix`` in our table, read back from the whole table;
+    iptables: the chains ``ipt_chains``, read back from their part of iptables-save.
+    """
+
+    def __init__(self, name, nft_prefix, nft_items, nft_render, ipt_chains, ipt_items, ipt_render):
+        self.name = name
+        self.nft_prefix, self.nft_items, self.nft_render = nft_prefix, nft_items, nft_render
+        self.ipt_chains, self.ipt_items, self.ipt_render = ipt_chains, ipt_items, ipt_render
+
+    def __repr__(self):
+        return 'Rules(%s)' % self.name
+
+
+NETWORK_RULES = Rules('NAT networks', nft_prefix=nft.NM_PREFIX, nft_items=nft.networks_from_state,
+                      nft_render=nft.render_networks, ipt_chains=ipt.NM_CHAINS, ipt_items=ipt.networks_from_part,
+                      ipt_render=ipt.render_networks)
+PORT_RULES = Rules('published ports', nft_prefix=nft.PF_PREFIX, nft_items=nft.ports_from_state,
+                   nft_render=nft.render_ports, ipt_chains=ipt.PF_CHAINS, ipt_items=ipt.ports_from_part,
+                   ipt_render=ipt.render_ports)
+
+
 class NftBackend:
     name = 'nftables'
 
@@ -59,8 +88,13 @@ class NftBackend:
         self.runner = runner
         self.state = None
         self.exists = False
+        self._unused_read = False
 
     def load(self) -> dict:
+        """Read our table; a read made by :meth:`probe` and not used yet is used instead of a second one."""
+        if self._unused_read:
+            self._unused_read = False
+            return self.state
         rc, out, err = self.runner.run(['nft', '-j', 'list', 'table', nft.FAMILY, nft.TABLE])
         if rc != 0:
             if 'No such file or directory' not in (err or ''):
@@ -70,21 +104,26 @@ class NftBackend:
         self.state = nft.parse_table(out)
         return self.state
 
-    def part(self, kind: str) -> dict:
-        return nft.part_of(self.state, nft.NM_PREFIX if kind == 'networks' else nft.PF_PREFIX)
+    def probe(self) -> bool:
+        """Whether our table exists (for the backend choice); the next :meth:`load` uses this read."""
+        self.load()
+        self._unused_read = True
+        return self.exists
 
-    def items(self, kind: str) -> list:
-        return nft.networks_from_state(self.state) if kind == 'networks' else nft.ports_from_state(self.state)
+    def part(self, rules: Rules) -> dict:
+        return nft.part_of(self.state, rules.nft_prefix)
 
-    def render(self, kind: str, items: list) -> dict:
-        return nft.render_networks(items) if kind == 'networks' else nft.render_ports(items)
+    def items(self, rules: Rules) -> list:
+        return rules.nft_items(self.state)
 
-    def script(self, kind: str, desired: dict) -> str:
-        return nft.transaction(self.state, nft.NM_PREFIX if kind == 'networks' else nft.PF_PREFIX, desired,
-                               self.exists)
+    def render(self, rules: Rules, items: list) -> dict:
+        return rules.nft_render(items)
 
-    def write(self, kind: str, desired: dict, check: bool = False) -> str:
-        script = self.script(kind, desired)
+    def script(self, rules: Rules, desired: dict) -> str:
+        return nft.transaction(self.state, rules.nft_prefix, desired, self.exists)
+
+    def write(self, rules: Rules, desired: dict, check: bool = False) -> str:
+        script = self.script(rules, desired)
         if script:
             _must(self.runner, ['nft', '-c', '-f', '-'] if check else ['nft', '-f', '-'], data=script,
                   what='nft -f (%s)' % ('check' if check else 'apply'))
@@ -110,25 +149,20 @@ class IptablesBackend:
         self.text = None  # read afresh next time
         return self.tables
 
-    @staticmethod
-    def _chains(kind):
-        return ipt.NM_CHAINS if kind == 'networks' else ipt.PF_CHAINS
+    def part(self, rules: Rules) -> dict:
+        return ipt.part_of(self.tables, rules.ipt_chains)
 
-    def part(self, kind: str) -> dict:
-        return ipt.part_of(self.tables, self._chains(kind))
+    def items(self, rules: Rules) -> list:
+        return rules.ipt_items(self.part(rules))
 
-    def items(self, kind: str) -> list:
-        part = self.part(kind)
-        return ipt.networks_from_part(part) if kind == 'networks' else ipt.ports_from_part(part)
+    def render(self, rules: Rules, items: list) -> dict:
+        return rules.ipt_render(items)
 
-    def render(self, kind: str, items: list) -> dict:
-        return ipt.render_networks(items) if kind == 'networks' else ipt.render_ports(items)
+    def script(self, rules: Rules, desired: dict) -> str:
+        return ipt.transaction(self.part(rules), desired, rules.ipt_chains)
 
-    def script(self, kind: str, desired: dict) -> str:
-        return ipt.transaction(self.part(kind), desired, self._chains(kind))
-
-    def write(self, kind: str, desired: dict, check: bool = False) -> str:
-        script = self.script(kind, desired)
+    def write(self, rules: Rules, desired: dict, check: bool = False) -> str:
+        script = self.script(rules, desired)
         if script:
             argv = [self.restore, '--noflush', '-w'] + (['--test'] if check else [])
             _must(self.runner, argv, data=script, what=' '.join(argv))
@@ -189,9 +223,7 @@ def choose_backend(runner, wanted: str = 'auto'):
     nft_backend = NftBackend(runner)
     if tables is not None and _ours(tables):
         return backend
-    nft_backend.load()
-    nft_backend.preloaded = True
-    if nft_backend.exists:
+    if nft_backend.probe():
         return nft_backend
     if tables is not None:
         forward = tables.get('filter', {}).get('policies', {}).get('FORWARD', 'ACCEPT')
@@ -200,49 +232,37 @@ def choose_backend(runner, wanted: str = 'auto'):
     return nft_backend
 
 
+def _routes(runner) -> list:
+    """[(network, metric, dev)] of the main table's IPv4 unicast routes, longest prefix first, then lowest metric."""
+    routes = []
+    for route in runner.routes():
+        try:
+            net = ipaddress.IPv4Network(route['dst'])
+        except ValueError:
+            continue
+        routes.append((net, route.get('metric') or 0, route['dev']))
+    routes.sort(key=lambda r: (-r[0].prefixlen, r[1]))
+    return routes
+
+
 def default_route_interface(runner) -> str | None:
-    """The interface of the IPv4 default route (the lowest metric), read with ``ip -j``; pyroute2 as fallback."""
-    if runner.which('ip'):
-        rc, out, _err = runner.run(['ip', '-j', '-4', 'route', 'show', 'default'])
-        if rc == 0:
-            routes = [r for r in json.loads(out or '[]') if r.get('dev')]
-            routes.sort(key=lambda r: r.get('metric', 0))
-            return routes[0]['dev'] if routes else None
-    try:
-        from pyroute2 import IPRoute
-    except ImportError:
-        return None
-    with IPRoute() as ipr:
-        for route in ipr.get_default_routes(family=2):
-            oif = route.get_attr('RTA_OIF')
-            if oif:
-                return ipr.get_links(oif)[0].get_attr('IFLA_IFNAME')
+    """The interface of the IPv4 default route (the lowest metric)."""
+    for net, _metric, dev in _routes(runner):
+        if net.prefixlen == 0:
+            return dev
     return None
 
 
 def route_interfaces(runner, addresses) -> dict:
-    """{address: the interface of the main table's longest-prefix route to it}, from one ``ip -j route show``."""
+    """{address: the interface of the main table's longest-prefix route to it}, from one read of the table."""
     addresses = sorted(set(addresses))
     if not addresses:
         return {}
-    rc, out, _err = runner.run(['ip', '-j', '-4', 'route', 'show', 'table', 'main'])
-    if rc != 0:
-        return {}
-    routes = []
-    for route in json.loads(out or '[]'):
-        dst = route.get('dst')
-        if not route.get('dev') or not dst or route.get('type', 'unicast') != 'unicast':
-            continue
-        try:
-            net = ipaddress.ip_network('0.0.0.0/0' if dst == 'default' else dst, strict=False)
-        except ValueError:
-            continue
-        routes.append((net.prefixlen, -route.get('metric', 0), net, route['dev']))
-    routes.sort(reverse=True)
+    routes = _routes(runner)
     found = {}
     for address in addresses:
         ip = ipaddress.ip_address(address)
-        for _len, _metric, net, dev in routes:
+        for net, _metric, dev in routes:
             if ip in net:
                 found[address] = dev
                 break
@@ -261,7 +281,8 @@ def sysctl_name(path: str) -> str:
 class NetfilterResource(Resource):
     """Common to both modules: read our part once, rebuild items, detect drift, write one transaction."""
 
-    part_kind = ''
+    #: The module's rules (NETWORK_RULES, PORT_RULES): what the backend reads, renders and writes.
+    rules: Rules = None
 
     def __init__(self, runner, backend: str = 'auto', sysctl_file: str | None = None):
         self.runner = runner
@@ -277,15 +298,12 @@ class NetfilterResource(Resource):
     def read(self):
         if self.backend is None:
             self.backend = choose_backend(self.runner, self.wanted_backend)
-        if getattr(self.backend, 'preloaded', False):
-            self.backend.preloaded = False
-        else:
-            self.backend.load()
-        self.current_part = self.backend.part(self.part_kind)
+        self.backend.load()
+        self.current_part = self.backend.part(self.rules)
         if self.before_part is None:
             self.before_part = self.current_part
-        self.owned = [self.canonical(i) for i in self.backend.items(self.part_kind)]
-        self.drift = self.backend.render(self.part_kind, self.owned) != self.current_part
+        self.owned = [self.canonical(i) for i in self.backend.items(self.rules)]
+        self.drift = self.backend.render(self.rules, self.owned) != self.current_part
         return list(self.owned), set()
 
     def canonical(self, item: dict) -> dict:
@@ -304,18 +322,19 @@ class NetfilterResource(Resource):
         # The diff is at rule level: a plan that renders exactly the rules loaded changes nothing
         # (isolate on the only network, say, which has nothing to be isolated from).
         if plan and not self.drift and self.desired_part(final) == self.current_part:
-            plan.create, plan.update, plan.delete = [], [], []
+            for planned in (plan.create, plan.update, plan.delete):
+                planned.clear()
 
     def desired_part(self, items: list) -> dict:
-        return self.backend.render(self.part_kind, items)
+        return self.backend.render(self.rules, items)
 
     def apply(self, plan) -> None:
         final = self.predict(self.owned, plan)
-        self.backend.write(self.part_kind, self.desired_part(final))
+        self.backend.write(self.rules, self.desired_part(final))
 
     def check(self, items: list) -> None:
         """Check mode: have the kernel validate the transaction (nft -c, iptables-restore --test)."""
-        self.backend.write(self.part_kind, self.desired_part(items), check=True)
+        self.backend.write(self.rules, self.desired_part(items), check=True)
 
     def sysctls(self, items: list) -> dict:
         """{path: value} the final state needs."""
@@ -382,7 +401,7 @@ class NetworksResource(NetfilterResource):
     kind = 'NAT network'
     key = 'subnet'
     defaults = {'mode': 'nat', 'isolate': False}
-    part_kind = 'networks'
+    rules = NETWORK_RULES
 
     def normalize(self, item: dict) -> dict:
         return model.normalize_network(item, lambda: default_route_interface(self.runner))
@@ -398,7 +417,7 @@ class PortsResource(NetfilterResource):
     kind = 'published port'
     key = ('protocol', 'host_address', 'host_port')
     defaults = {'protocol': 'tcp', 'host_address': model.ANY_ADDRESS, 'allowed_sources': [], 'comment': ''}
-    part_kind = 'ports'
+    rules = PORT_RULES
 
     def normalize(self, item: dict) -> dict:
         given = dict(item)
@@ -455,7 +474,7 @@ def run_netfilter_module(module, resource: NetfilterResource, lock=run_lock) -> 
 
 
 class ModuleRunner:
-    """The runner of a real module run: AnsibleModule.run_command, get_bin_path, files."""
+    """The runner of a real module run: AnsibleModule.run_command, get_bin_path, files, netlink for routes."""
 
     def __init__(self, module):
         self.module = module
@@ -484,6 +503,9 @@ class ModuleRunner:
     def remove(path):
         os.unlink(path)
 
+    @staticmethod
+    def routes():
+        return unicast_routes()
 
 # -- the modules: what each accepts, and its main() once its AnsibleModule exists --------------------------------------
 # One home for a module's argument spec, shared by the module and anatomy.containers.preview.

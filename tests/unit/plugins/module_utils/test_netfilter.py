@@ -5,19 +5,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import iptables as ipt, model, nft
 
-_SPEC = importlib.util.spec_from_file_location('netfilter_samples', Path(__file__).with_name('test_netfilter_samples.py'))
-SAMPLES = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(SAMPLES)
-NFT_JSON, IPTABLES_SAVE = SAMPLES.NFT_JSON, SAMPLES.IPTABLES_SAVE
+from tests.unit.support.netfilter_fakes import IPTABLES_SAVE, NFT_JSON
 
 NET_A = {'subnet': '10.88.0.0/24', 'out_interface': 'host0', 'mode': 'nat', 'isolate': False}
 NET_B = {'subnet': '10.89.0.0/24', 'out_interface': 'host0', 'mode': 'nat', 'isolate': True}

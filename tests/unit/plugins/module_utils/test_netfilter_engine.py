@@ -6,134 +6,15 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
+import struct
 
 import pytest
 
+from ansible_collections.anatomy.containers.plugins.module_utils import _netlink as netlink
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
-from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine, iptables as ipt
-
-EMPTY = '*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n' \
-        '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
-FOREIGN = EMPTY.replace(':POSTROUTING ACCEPT [0:0]\n', ':POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s 10.99.0.0/24 -j MASQUERADE\n')
-
-
-class FakeIptables:
-    """iptables-save / iptables-restore --noflush semantics, in memory."""
-
-    def __init__(self, text=EMPTY):
-        self.tables = ipt.parse_save(text)
-        self.restores = []
-
-    def save(self) -> str:
-        out = []
-        for name, table in self.tables.items():
-            out.append('*' + name)
-            out += [':%s %s [0:0]' % (c, p) for c, p in table['policies'].items()]
-            out += ['-A %s %s' % (c, s) for c, specs in table['rules'].items() for s in specs]
-            out.append('COMMIT')
-        return '\n'.join(out) + '\n'
-
-    def restore(self, script: str, test: bool):
-        tables = copy.deepcopy(self.tables)
-        table = None
-        for line in script.splitlines():
-            if line.startswith('*'):
-                table = tables.setdefault(line[1:], {'policies': {}, 'rules': {}})
-            elif line.startswith(':'):
-                name = line[1:].split()[0]
-                table['policies'].setdefault(name, '-')
-                table['rules'][name] = []
-            elif line.startswith('-A '):
-                _a, chain, spec = line.split(' ', 2)
-                table['rules'][chain].append(spec)
-            elif line.startswith('-I '):
-                _i, chain, _pos, spec = line.split(' ', 3)
-                table['rules'][chain].insert(0, spec)
-            elif line.startswith('-D '):
-                _d, chain, spec = line.split(' ', 2)
-                if spec not in table['rules'][chain]:
-                    return 1, '', 'iptables-restore: line: Bad rule (does a matching rule exist in that chain?)'
-                table['rules'][chain].remove(spec)
-            elif line.startswith('-X '):
-                name = line[3:]
-                if any(spec.endswith('-j ' + name) for specs in table['rules'].values() for spec in specs):
-                    return 1, '', 'iptables-restore: -X %s: chain is in use' % name
-                del table['rules'][name]
-                del table['policies'][name]
-        self.restores.append((script, test))
-        if not test:
-            self.tables = tables
-        return 0, '', ''
-
-
-class FakeRunner:
-    def __init__(self, commands=('nft', 'iptables-save', 'iptables-restore', 'ip'), iptables=None, legacy=None,
-                 nft_json=None, default_dev='eth0'):
-        self.commands = set(commands)
-        self.iptables = iptables or FakeIptables()
-        self.legacy = legacy
-        self.nft_json = nft_json
-        self.default_dev = default_dev
-        self.calls = []
-        self.files = {engine.IP_FORWARD: '0\n', engine.ROUTE_LOCALNET % 'br0': '0\n'}
-
-    def which(self, name):
-        return '/usr/sbin/' + name if name in self.commands else None
-
-    def run(self, argv, data=None):
-        self.calls.append((list(argv), data))
-        cmd = argv[0]
-        if cmd in ('iptables-save', 'iptables-nft-save'):
-            return 0, self.iptables.save(), ''
-        if cmd == 'iptables-legacy-save':
-            return 0, (self.legacy or FakeIptables()).save(), ''
-        if cmd in ('iptables-restore', 'iptables-nft-restore', 'iptables-legacy-restore'):
-            target = self.legacy if 'legacy' in cmd else self.iptables
-            return target.restore(data, '--test' in argv)
-        if argv[:3] == ['nft', '-j', 'list']:
-            if self.nft_json is None:
-                return 1, '', 'Error: No such file or directory\nlist table ip anatomy\n'
-            return 0, self.nft_json, ''
-        if cmd == 'nft':
-            return 0, '', ''
-        if argv[:5] == ['ip', '-j', '-4', 'route', 'show'] and argv[5] == 'default':
-            return 0, json.dumps([{'dst': 'default', 'dev': self.default_dev}] if self.default_dev else []), ''
-        if argv == ['ip', '-j', '-4', 'route', 'show', 'table', 'main']:
-            return 0, json.dumps([{'dst': 'default', 'gateway': '198.18.0.1', 'dev': 'eth0'},
-                                  {'dst': '10.88.0.0/24', 'dev': 'br0', 'prefsrc': '10.88.0.1'},
-                                  {'dst': '10.0.0.0/8', 'dev': 'eth0', 'gateway': '198.18.0.1'}]), ''
-        raise AssertionError('unexpected command %r' % argv)
-
-    def read(self, path):
-        if path not in self.files:
-            raise OSError(2, 'No such file', path)
-        return self.files[path]
-
-    def write(self, path, text):
-        self.files[path] = text
-
-    def remove(self, path):
-        del self.files[path]
-
-
-class Exit(Exception):
-    pass
-
-
-class FakeModule:
-    def __init__(self, check_mode=False, diff=False, **params):
-        self.params = dict({'config': None, 'state': 'merged', 'backend': 'auto'}, **params)
-        self.check_mode = check_mode
-        self._diff = diff
-
-    def exit_json(self, **result):
-        raise Exit(dict(result, failed=False))
-
-    def fail_json(self, msg, **details):
-        raise Exit(dict(details, msg=msg, failed=True))
-
+from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine
+from tests.unit.support.netfilter_fakes import EMPTY, FOREIGN, Exit, FakeIptables, FakeModule, FakeRunner
 
 def run(runner, resource_class, sysctl_file=None, **params):
     module = FakeModule(**params)
@@ -339,3 +220,46 @@ def test_route_interfaces_is_one_command_whatever_the_number_of_ports():
                                     [i['destination'] for i in items])
     assert found == {'10.88.0.3': 'br0', '10.88.0.4': 'br0', '10.1.2.3': 'eth0', '192.0.2.1': 'eth0'}
     assert len(runner.calls) == 1
+
+
+def test_routes_are_read_through_netlink_unicast_with_one_interface_only():
+    u32 = struct.Struct('=I').pack
+
+    def route(dst, dst_len, oif=None, table=netlink.MAIN_TABLE, rtn_type=1, metric=None):
+        body = netlink._RTMSG.pack(netlink.AF_INET, dst_len, 0, 0, table, 3, 0, rtn_type, 0)
+        if dst_len:
+            body += netlink.nl_attr(netlink.RTA_DST, bytes(int(o) for o in dst.split('.')))
+        if oif is not None:
+            body += netlink.nl_attr(netlink.RTA_OIF, u32(oif))
+        if metric is not None:
+            body += netlink.nl_attr(6, u32(metric))  # RTA_PRIORITY
+        return body
+
+    class Socket:
+        def __init__(self):
+            self.requests = []
+
+        def request(self, msg_type, body, dump=False):
+            self.requests.append((msg_type, body, dump))
+            return [route('0.0.0.0', 0, oif=1, metric=100),         # index 1 is lo in every namespace
+                    route('10.88.0.0', 24, oif=1),
+                    route('10.9.0.0', 16),                            # multipath: no single interface
+                    route('192.0.2.0', 24, oif=1, rtn_type=6),        # blackhole
+                    route('10.7.0.0', 16, oif=1, table=255)]          # not the main table
+
+    sock = Socket()
+    assert netlink.unicast_routes(sock=sock) == [{'dst': '0.0.0.0/0', 'metric': 100, 'dev': 'lo'},
+                                                 {'dst': '10.88.0.0/24', 'metric': 0, 'dev': 'lo'}]
+    assert [(t, dump) for t, _body, dump in sock.requests] == [(netlink.RTM_GETROUTE, True)]
+
+
+def test_the_default_route_of_the_lowest_metric_and_the_longest_prefix_win():
+    runner = FakeRunner()
+    runner.routes = lambda: [{'dst': '0.0.0.0/0', 'metric': 200, 'dev': 'wlan0'},
+                             {'dst': '0.0.0.0/0', 'metric': 100, 'dev': 'eth0'},
+                             {'dst': '10.88.0.0/16', 'metric': 0, 'dev': 'br1'},
+                             {'dst': '10.88.0.0/24', 'metric': 50, 'dev': 'br0'},
+                             {'dst': '10.88.0.0/24', 'metric': 10, 'dev': 'br2'}]
+    assert engine.default_route_interface(runner) == 'eth0'
+    assert engine.route_interfaces(runner, ['10.88.0.3', '10.88.1.3', '8.8.8.8']) == {
+        '10.88.0.3': 'br2', '10.88.1.3': 'br1', '8.8.8.8': 'eth0'}

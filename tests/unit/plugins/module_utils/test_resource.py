@@ -11,41 +11,9 @@ import contextlib
 import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    Resource, ResourceError, converge, make_plan, run_module,
+    ResourceError, converge, make_plan, run_module,
 )
-
-
-class Things(Resource):
-    """Objects with a name, a size and tags; 'taken' exists but is someone else's."""
-
-    kind = 'thing'
-    defaults = {'size': 1, 'tags': []}
-
-    def __init__(self, owned=None, foreign=('taken',)):
-        self.objects = {o['name']: dict(o) for o in (owned or [])}
-        self.foreign = set(foreign)
-        self.calls = []
-
-    def read(self):
-        return [dict(o) for o in self.objects.values()], set(self.foreign)
-
-    def normalize(self, item):
-        if not isinstance(item['size'], int) or item['size'] < 1:
-            raise ResourceError('thing %r: size must be a positive integer, got %r' % (item['name'], item['size']),
-                                field='size')
-        return {**item, 'tags': sorted(item['tags'])}
-
-    def create(self, item):
-        self.calls.append(('create', item['name']))
-        self.objects[item['name']] = item
-
-    def update(self, current, desired):
-        self.calls.append(('update', desired['name']))
-        self.objects[desired['name']] = desired
-
-    def delete(self, item):
-        self.calls.append(('delete', item['name']))
-        del self.objects[item['name']]
+from tests.unit.support.resource_fakes import Exit, FakeModule, Things
 
 
 def cfg(name, size=None, tags=None):
@@ -158,23 +126,6 @@ def test_whole_plan_errors_are_mapped_back_to_their_config_index():
     assert err.value.details == {'field': 'name', 'index': 1}
 
 
-class _Exit(Exception):
-    pass
-
-
-class _Module:
-    def __init__(self, **params):
-        self.params = dict({'config': None, 'state': 'merged'}, **params)
-        self.check_mode = False
-        self._diff = True
-
-    def exit_json(self, **result):
-        raise _Exit(result)
-
-    def fail_json(self, msg, **details):
-        raise _Exit(dict(details, msg=msg, failed=True))
-
-
 def test_run_module_holds_the_guard_and_lets_finish_add_to_the_result():
     held = []
 
@@ -188,8 +139,8 @@ def test_run_module_holds_the_guard_and_lets_finish_add_to_the_result():
         assert held == ['in']
         result['extra'] = len(result['after'])
 
-    with pytest.raises(_Exit) as done:
-        run_module(_Module(config=[{'name': 'a'}]), Things(), guard=guard, finish=finish)
+    with pytest.raises(Exit) as done:
+        run_module(FakeModule(diff=True, config=[{'name': 'a'}]), Things(), guard=guard, finish=finish)
     result = done.value.args[0]
     assert held == ['in', 'out'] and result['extra'] == 1
     assert result['diff'] == {'before': {'config': []}, 'after': {'config': result['after']}}
@@ -199,9 +150,9 @@ def test_run_module_keeps_a_diff_that_finish_made_and_reports_errors_as_failures
     def finish(result):
         result['diff'] = ['own']
 
-    with pytest.raises(_Exit) as done:
-        run_module(_Module(config=[{'name': 'a'}]), Things(), finish=finish)
+    with pytest.raises(Exit) as done:
+        run_module(FakeModule(diff=True, config=[{'name': 'a'}]), Things(), finish=finish)
     assert done.value.args[0]['diff'] == ['own']
-    with pytest.raises(_Exit) as done:
-        run_module(_Module(config=[{'name': 'taken'}]), Things())
+    with pytest.raises(Exit) as done:
+        run_module(FakeModule(diff=True, config=[{'name': 'taken'}]), Things())
     assert done.value.args[0]['failed'] and 'not managed by' in done.value.args[0]['msg']

@@ -12,55 +12,9 @@ import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError, converge
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
-    MARK, SystemctlError, WorkloadService, parse_show, quote_arg, render, unit_name,
+    MARK, WorkloadService, parse_show, quote_arg, render, unit_name,
 )
-
-
-class FakeSystemd:
-    """systemctl over a dict of unit states; records every call."""
-
-    def __init__(self, unit_dir):
-        self.unit_dir = unit_dir
-        self.active = set()
-        self.enabled = set()
-        self.loaded = {}  # unit -> text systemd last loaded
-        self.calls = []
-        self.fail = None
-
-    def run(self, *args):
-        self.calls.append(args)
-        if self.fail and args[0] == self.fail:
-            raise SystemctlError('systemctl %s: failed' % args[0])
-        verb, units = args[0], [a for a in args[1:] if not a.startswith('--')]
-        if verb == 'daemon-reload':
-            self.loaded = {f: open(os.path.join(self.unit_dir, f)).read() for f in os.listdir(self.unit_dir)}
-        elif verb in ('start', 'restart'):
-            self.active.update(units)
-        elif verb == 'stop':
-            self.active.difference_update(units)
-        elif verb == 'enable':
-            self.enabled.update(units)
-        elif verb == 'disable':
-            self.enabled.difference_update(units)
-            if '--now' in args:
-                self.active.difference_update(units)
-        return ''
-
-    def show(self, units):
-        result = {}
-        for unit in units:
-            path = os.path.join(self.unit_dir, unit)
-            text = open(path).read() if os.path.exists(path) else None
-            result[unit] = {
-                'Id': unit,
-                'ActiveState': 'active' if unit in self.active else 'inactive',
-                'UnitFileState': 'enabled' if unit in self.enabled else 'disabled',
-                'NeedDaemonReload': 'yes' if unit in self.loaded and self.loaded[unit] != text else 'no',
-            }
-        return result
-
-    def verbs(self):
-        return [call[0] for call in self.calls]
+from tests.unit.support.services_fakes import FakeSystemd
 
 
 WEB = {'name': 'web', 'command': ['/bin/busybox', 'httpd', '-f', '-p', '8080'], 'root': '/srv/web/rootfs',

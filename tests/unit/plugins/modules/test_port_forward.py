@@ -6,9 +6,7 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,11 +15,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine
 from ansible_collections.anatomy.containers.plugins.modules import nat_masquerade, port_forward
-
-_SPEC = importlib.util.spec_from_file_location(
-    'netfilter_engine_tests', Path(__file__).parents[1] / 'module_utils' / 'test_netfilter_engine.py')
-FAKES = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(FAKES)
+from tests.unit.support import netfilter_fakes as FAKES
 
 
 def run_main(module, monkeypatch, runner, args, check=False):
