@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """site.yml with N workloads on one lab host, against the CNI bridge + portmap plugins doing their networking.
 
-For each N (default 1, 10, 100), each workload: a network namespace on one bridge network (10.88.0.0/16, NAT
+For each N (default 1, 10, 100, 1000), each workload: a network namespace on one bridge network (10.88.0.0/16, NAT
 masquerade), one published port (20000+i -> 8080), a root filesystem of two layers (a busybox base layer and a small
 files layer, both shared by every workload, as one image is), a volume, and the busybox httpd as its command.
 
@@ -18,7 +18,7 @@ The plugins are this machine's /usr/lib/cni binaries (Debian's containernetworki
 (/opt/anatomy-bench/cni) and run there only; host-local keeps its state under /var/lib/anatomy/cni-ipam.
 Usage, from the repository root (the collection installed with `make collection`):
 
-    python3 bench/site_bench.py [--sizes 1,10,100] [--lab bench-site] [--keep]
+    python3 bench/site_bench.py [--sizes 1,10,100,1000] [--lab bench-site] [--keep]
 """
 
 from __future__ import annotations
@@ -199,10 +199,17 @@ class SiteBench:
     def report(self) -> str:
         lines = ['', SiteBench.HEADER] + [self.line(r) for r in self.rows]
         big = self.rows[-1]
-        lines += ['', 'targets at %d workloads: first run within 2x of CNI networking alone: %s (%.1fx); '
-                  're-run faster than CNI first run: %s (%.2fs vs %.2fs)' % (
-                      big['n'], 'MET' if big['first'] <= 2 * big['cni'] else 'NOT MET', big['first'] / big['cni'],
-                      'MET' if big['again'] < big['cni'] else 'NOT MET', big['again'], big['cni'])]
+        # Issue 10: a no-change re-run below 0.3x CNI's first run at 100 workloads and below 0.1x at 1,000; first
+        # runs no slower than before (within 2x of CNI's networking alone, issue 6).
+        for row in self.rows:
+            limit = {100: 0.3, 1000: 0.1}.get(row['n'])
+            if limit is None:
+                continue
+            lines.append('target at %d workloads: re-run below %.1fx CNI first run: %s (%.2fx: %.2fs vs %.2fs); '
+                         'first run within 2x CNI: %s (%.1fx)' % (
+                             row['n'], limit, 'MET' if row['again'] < limit * row['cni'] else 'NOT MET',
+                             row['again'] / row['cni'], row['again'], row['cni'],
+                             'MET' if row['first'] <= 2 * row['cni'] else 'NOT MET', row['first'] / row['cni']))
         for n, (first, again) in self.slow_tasks.items():
             if n != big['n']:
                 continue
@@ -218,7 +225,7 @@ class SiteBench:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--sizes', default='1,10,100')
+    parser.add_argument('--sizes', default='1,10,100,1000')
     parser.add_argument('--lab', default=os.environ.get('ANATOMY_BENCH_LAB', 'bench-site'))
     parser.add_argument('--keep', action='store_true', help='leave the last lab up')
     args = parser.parse_args(argv)

@@ -239,6 +239,8 @@ class Veth(Resource):
             peers[slot] = item['name']
             if item['bridge'] is not None:
                 bridge = links.get(item['bridge'])
+                if bridge is None and self.check_mode:
+                    continue  # check mode: the bridge task before this one makes it
                 if bridge is None:
                     raise ResourceError('%s: bridge %r does not exist' % (what, item['bridge']), field='bridge')
                 if bridge['kind'] != 'bridge':
@@ -253,7 +255,8 @@ class Veth(Resource):
             what = 'veth %r' % item['name']
             netns = item['netns']
             if netns is not None and netns not in self._namespaces:
-                if not self.create_netns:
+                # In check mode the namespace task before this one made nothing; a real run needs the namespace.
+                if not self.create_netns and not self.check_mode:
                     raise ResourceError('%s: network namespace %r does not exist (create it with anatomy.containers.netns, '
                                         'or set create_netns)' % (what, netns), field='netns')
                 continue
@@ -463,6 +466,8 @@ class NetnsAddr(Resource):
     def validate_plan(self, plan, current):
         for item in list(plan.create) + [desired for _current, desired in plan.update]:
             key = (item['netns'], item['interface'])
+            if self.check_mode and key not in self._known:
+                continue  # check mode: the namespace and veth tasks before this one make them
             if item['netns'] is not None and item['netns'] not in self._namespaces:
                 raise ResourceError('%s: network namespace %r does not exist' % (self.describe(key), item['netns']),
                                     field='netns', key=key)
