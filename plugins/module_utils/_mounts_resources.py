@@ -89,7 +89,9 @@ class _Mounts(Resource):
 
         CHECKS are (what, where, submounts): one scan of /proc and one mount table for all of them.
         """
-        if self.lazy_unmount or not checks:
+        # In check mode the tasks before this one (stopping a removed workload's service, unmounting what is on
+        # its root) changed nothing: what they will free is no reason to fail a preview. A real run still refuses.
+        if self.lazy_unmount or not checks or self.check_mode:
             return
         users = processes_using_paths([where for _what, where, _submounts in checks])
         table = self.mount_table()
