@@ -259,3 +259,22 @@ def test_ids_must_be_unique(things, output):
     result = output()
     assert result['failed'] and result['msg'] == "tasks[2]: id 'x' is listed twice (also tasks[0])"
     assert 'tasks' not in result
+
+
+def test_main_runs_the_same_in_check_mode(output):
+    run_main(preview, {'tasks': [{'id': 'b', 'module': 'bridge', 'params': {'config': [{'name': 'x', 'mtu': 'no'}]}}],
+                       '_ansible_check_mode': True})
+    result = output()
+    assert result['failed'] and result['msg'].startswith("b: config[0]: argument 'mtu' is of type str")
+
+
+def test_the_stand_in_module_hands_commands_and_warnings_to_the_real_one():
+    host = Host()
+    host.tmpdir = '/tmp/x'
+    module = _preview.TaskModule('bridge', {'config': None}, host, 'bridges')
+    assert (module.check_mode, module._diff, module.tmpdir, module.get_bin_path('nft')) == (True, False, '/tmp/x', None)
+    module.warn('careful')
+    assert host.warnings == ['bridges: careful']
+    with pytest.raises(_preview.TaskExit) as done:
+        module.fail_json(msg='no', index=2)
+    assert done.value.result == {'msg': 'no', 'index': 2, 'failed': True}
