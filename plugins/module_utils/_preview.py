@@ -106,6 +106,9 @@ class TaskModule:
     def warn(self, warning):
         self._host.warn('%s: %s' % (self._task_id, warning))
 
+    def deprecate(self, msg, *args, **kwargs):
+        self._host.deprecate('%s: %s' % (self._task_id, msg), *args, **kwargs)
+
     def exit_json(self, **kwargs):
         raise TaskExit(kwargs)
 

@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,12 @@ def test_the_stand_in_module_hands_commands_and_warnings_to_the_real_one():
     with pytest.raises(_preview.TaskExit) as done:
         module.fail_json(msg='no', index=2)
     assert done.value.result == {'msg': 'no', 'index': 2, 'failed': True}
+
+
+def test_the_stand_in_module_has_everything_the_module_utils_use_of_a_module():
+    """A module_util that starts using another AnsibleModule attribute must teach TaskModule too."""
+    used = set()
+    for path in (MODULES_DIR.parent / 'module_utils').rglob('*.py'):
+        used |= set(re.findall(r'\bmodule\.([A-Za-z_]\w*)', path.read_text()))
+    module = _preview.TaskModule('bridge', {}, Host())
+    assert used and all(hasattr(module, name) for name in used), sorted(n for n in used if not hasattr(module, n))
