@@ -87,10 +87,11 @@ class TaskModule:
     check_mode = True
     _diff = False
 
-    def __init__(self, name: str, params: dict, host):
+    def __init__(self, name: str, params: dict, host, task_id: str = ''):
         self._name = '%s.%s' % (COLLECTION, name)
         self.params = params
         self._host = host
+        self._task_id = task_id or name
 
     def run_command(self, *args, **kwargs):
         return self._host.run_command(*args, **kwargs)
@@ -103,7 +104,10 @@ class TaskModule:
         return self._host.tmpdir
 
     def warn(self, warning):
-        self._host.warn('%s: %s' % (self._name, warning))
+        self._host.warn('%s: %s' % (self._task_id, warning))
+
+    def deprecate(self, msg, *args, **kwargs):
+        self._host.deprecate('%s: %s' % (self._task_id, msg), *args, **kwargs)
 
     def exit_json(self, **kwargs):
         raise TaskExit(kwargs)
@@ -112,16 +116,22 @@ class TaskModule:
         raise TaskExit(dict(kwargs, msg=msg, failed=True))
 
 
-def validation_error(name: str, spec: dict, params: dict):
-    """(validated params, None), or (None, (the module's own message, the config index it is about or None))."""
+def validate_params(name: str, spec: dict, params: dict) -> dict:
+    """The params validated and defaulted as module ``name`` does; else a failed result with its own message.
+
+    The failed result carries ``index`` when the error is in one item of ``config``.
+    """
     result = ArgumentSpecValidator(copy.deepcopy(spec)).validate(params)
     if not result.errors.errors:
-        return result.validated_parameters, None
-    # What AnsibleModule.__init__ reports: the first error, unsupported parameters with the module's name.
-    msg = result.errors.msg
+        return dict(params=result.validated_parameters)
+    # What AnsibleModule.__init__ reports: the first error; unsupported parameters with the module's name.
+    failed = dict(failed=True, msg=result.errors.msg)
     if isinstance(result.errors[0], UnsupportedError):
-        msg = 'Unsupported parameters for (%s.%s) module: %s' % (COLLECTION, name, msg)
-    return None, (msg, _failing_item(spec, params))
+        failed['msg'] = 'Unsupported parameters for (%s.%s) module: %s' % (COLLECTION, name, failed['msg'])
+    index = _failing_item(spec, params)
+    if index is not None:
+        failed['index'] = index
+    return failed
 
 
 def _failing_item(spec: dict, params: dict):
@@ -138,18 +148,14 @@ def _failing_item(spec: dict, params: dict):
     return None
 
 
-def preview_task(name: str, params: dict, host) -> dict:
+def preview_task(name: str, params: dict, host, task_id: str = '') -> dict:
     """Run one module task in check mode: its result as the module would return it (``failed`` when it fails)."""
     spec, run = MODULES[name]
-    validated, error = validation_error(name, spec, params)
-    if error is not None:
-        msg, index = error
-        result = dict(failed=True, msg=msg)
-        if index is not None:
-            result['index'] = index
-        return result
+    validated = validate_params(name, spec, params)
+    if validated.get('failed'):
+        return validated
     try:
-        run(TaskModule(name, validated, host))
+        run(TaskModule(name, validated['params'], host, task_id))
     except TaskExit as exc:
         return exc.result
     except Exception as exc:  # pylint: disable=broad-exception-caught
@@ -194,7 +200,7 @@ def preview(tasks: list, host) -> dict:
     """Preview every task: ``tasks`` ({id: {changed, msg when it would fail}}), ``would_change`` and ``errors``."""
     results, would_change, errors = {}, [], []
     for task in tasks:
-        result = preview_task(task['module'], task.get('params') or {}, host)
+        result = preview_task(task['module'], task.get('params') or {}, host, task['id'])
         entry = dict(changed=bool(result.get('changed')) and not result.get('failed'))
         if result.get('failed'):
             line = error_line(task['id'], result, task.get('labels'))

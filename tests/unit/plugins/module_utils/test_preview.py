@@ -9,6 +9,7 @@ import contextlib
 import importlib
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,31 @@ def test_ids_must_be_unique(things, output):
     result = output()
     assert result['failed'] and result['msg'] == "tasks[2]: id 'x' is listed twice (also tasks[0])"
     assert 'tasks' not in result
+
+
+def test_main_runs_the_same_in_check_mode(output):
+    run_main(preview, {'tasks': [{'id': 'b', 'module': 'bridge', 'params': {'config': [{'name': 'x', 'mtu': 'no'}]}}],
+                       '_ansible_check_mode': True})
+    result = output()
+    assert result['failed'] and result['msg'].startswith("b: config[0]: argument 'mtu' is of type str")
+
+
+def test_the_stand_in_module_hands_commands_and_warnings_to_the_real_one():
+    host = Host()
+    host.tmpdir = '/tmp/x'
+    module = _preview.TaskModule('bridge', {'config': None}, host, 'bridges')
+    assert (module.check_mode, module._diff, module.tmpdir, module.get_bin_path('nft')) == (True, False, '/tmp/x', None)
+    module.warn('careful')
+    assert host.warnings == ['bridges: careful']
+    with pytest.raises(_preview.TaskExit) as done:
+        module.fail_json(msg='no', index=2)
+    assert done.value.result == {'msg': 'no', 'index': 2, 'failed': True}
+
+
+def test_the_stand_in_module_has_everything_the_module_utils_use_of_a_module():
+    """A module_util that starts using another AnsibleModule attribute must teach TaskModule too."""
+    used = set()
+    for path in (MODULES_DIR.parent / 'module_utils').rglob('*.py'):
+        used |= set(re.findall(r'\bmodule\.([A-Za-z_]\w*)', path.read_text()))
+    module = _preview.TaskModule('bridge', {}, Host())
+    assert used and all(hasattr(module, name) for name in used), sorted(n for n in used if not hasattr(module, n))

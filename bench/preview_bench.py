@@ -1,0 +1,122 @@
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The preview module's process with N workloads' configs for all 10 modules, nothing to change, on a lab host.
+
+On a lab host, the module tasks the roles run for one network and N workloads (configs from the workload role's own
+plan, as bench/site_bench.py has them) are applied for real. Then, with ANSIBLE_KEEP_REMOTE_FILES, one play runs each
+of the 10 module tasks in check mode and one preview task of all 10; the AnsiballZ files they leave on the host are
+run again there, timed (best of --runs), so the numbers are the module processes alone, without SSH or the controller.
+
+    python3 bench/preview_bench.py [--workloads 100] [--lab bench-preview] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.lab import Lab  # noqa: E402
+from tests.integration.ansible_runner import ansible_env, run_playbook  # noqa: E402
+
+M = 'anatomy.containers.'
+STATE = '/var/lib/anatomy/bench-preview'
+NETWORK = {'name': 'ctbr0', 'subnet': '10.88.0.0/16'}
+HTTPD = ['/bin/sh', '-c', 'date >> /data/starts; exec /bin/busybox httpd -f -p 8080 -h /www']
+LAYERS = [{'name': 'busybox', 'busybox': True},
+          {'name': 'site-content', 'files': [{'path': 'www/index.html', 'content': 'hello from a preview benchmark\n'}]}]
+
+
+def module_tasks(n: int) -> list:
+    """The preview's tasks (id = module name), in the order the roles run them."""
+    from ansible_collections.anatomy.containers.plugins.module_utils._workload_plan import plan
+
+    workloads = [{'name': 'w%03d' % i, 'network': NETWORK['name'], 'layers': ['site-content', 'busybox'],
+                  'published_ports': ['%d:8080' % (20000 + i)], 'volumes': [{'name': 'w%03d-data' % i, 'target': '/data'}],
+                  'command': HTTPD} for i in range(n)]
+    p = plan(workloads, [NETWORK], STATE, None, 'nameserver 192.0.2.53\n')
+    return [
+        ('bridge', {'config': [{'name': NETWORK['name'], 'addresses': ['10.88.0.1/16']}], 'state': 'overridden'}),
+        ('nat_masquerade', {'config': [{'subnet': NETWORK['subnet']}], 'state': 'overridden'}),
+        ('netns', {'config': p['netns'], 'state': 'overridden'}),
+        ('veth', {'config': p['veth'], 'state': 'overridden'}),
+        ('netns_addr', {'config': p['netns_addr'], 'state': 'overridden'}),
+        ('port_forward', {'config': p['published_ports'], 'state': 'overridden'}),
+        ('layer', {'config': LAYERS, 'layers_root': STATE + '/layers', 'state': 'merged'}),
+        ('overlay_mount', {'config': p['overlays'], 'state': 'overridden'}),
+        ('bind_volume', {'config': p['volumes'], 'volumes_root': STATE + '/volumes', 'state': 'overridden'}),
+        ('workload_service', {'config': p['services'], 'state': 'overridden'}),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--workloads', type=int, default=100)
+    parser.add_argument('--lab', default='bench-preview')
+    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--keep', action='store_true', help='leave the lab up')
+    args = parser.parse_args()
+
+    lab = Lab(args.lab)
+    status = lab.status()
+    if not (status['hosts'] and all(h['running'] for h in status['hosts'])):
+        lab.up(1)
+    host = lab.hosts[0]
+    tasks = module_tasks(args.workloads)
+    start = time.time()
+    results = run_playbook(lab.inventory, host.name, [{M + name: params} for name, params in tasks])
+    bad = [(r['_task'], r.get('msg')) for r in results if r['_status'] != 'ok']
+    if bad:
+        raise SystemExit('applying failed: %r' % bad)
+    print('applied %d workloads in %.1f s' % (args.workloads, time.time() - start))
+
+    preview = {M + 'preview': {'tasks': [{'id': name, 'module': name, 'params': params} for name, params in tasks]}}
+    play = [{'hosts': host.name, 'gather_facts': False,
+             'tasks': [dict({M + name: params}, check_mode=True) for name, params in tasks] + [preview]}]
+    host.run('rm -rf /root/.ansible/tmp/ansible-tmp-*')
+    with tempfile.TemporaryDirectory(prefix='anatomy-bench-') as tmp:
+        playbook = Path(tmp) / 'play.yml'
+        playbook.write_text(json.dumps(play))
+        start = time.time()
+        subprocess.run([str(Path(sys.executable).with_name('ansible-playbook')), '-i', str(lab.inventory), str(playbook)],
+                       env=ansible_env({'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_PIPELINING': 'False'}),
+                       capture_output=True, text=True, timeout=900, check=True)
+        print('one play of the 10 check-mode tasks and the preview: %.1f s' % (time.time() - start))
+    script = ('TIMEFORMAT=%%R; for f in /root/.ansible/tmp/ansible-tmp-*/AnsiballZ_*.py; do '
+              'echo "$f"; python3 "$f" | tail -n 1; for i in $(seq %d); do { time python3 "$f" > /dev/null; } 2>&1; done; done'
+              % args.runs)
+    out = host.run(script, timeout=1800).stdout.splitlines()
+    host.run('rm -rf /root/.ansible/tmp/ansible-tmp-*')
+    rows, total = [], 0.0
+    i = 0
+    while i < len(out):
+        name = out[i].rsplit('AnsiballZ_', 1)[1][:-3]
+        result = json.loads(out[i + 1])
+        best = min(float(t) for t in out[i + 2:i + 2 + args.runs])
+        i += 2 + args.runs
+        if name == 'preview':
+            assert result.get('would_change') == [] and not result.get('failed'), result
+            preview_time = best
+        else:
+            assert result.get('changed') is False and not result.get('failed'), (name, result)
+            rows.append((name, best))
+            total += best
+    print('\n%d workloads, nothing to change; module processes on the host, best of %d runs:' % (args.workloads, args.runs))
+    for name, best in sorted(rows, key=lambda row: [t[0] for t in tasks].index(row[0])):
+        print('  %-18s %6.3f s' % (name, best))
+    print('  %-18s %6.3f s' % ('sum of the 10', total))
+    print('  %-18s %6.3f s   (all 10 tasks previewed in one process)' % ('preview', preview_time))
+    if not args.keep:
+        lab.down()
+
+
+if __name__ == '__main__':
+    main()
