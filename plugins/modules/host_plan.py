@@ -19,7 +19,8 @@ description:
   - Then runs M(anatomy.containers.preview) once with every module task the role will run, so that tasks whose part
     of the plan already holds are skipped, and conflicts with the host (objects someone else made) fail here too.
   - Its output is what the roles pass to their module tasks; it is not a stable interface.
-author: anatomy.containers developers
+author:
+  - anatomy.containers developers (@anatomy-containers)
 options:
   role:
     description: Which role plans - V(container_host) plans networks (and the workloads given, to check them and
@@ -28,16 +29,16 @@ options:
     required: true
     choices: [container_host, workload]
   networks:
-    description: The host's networks (O(container_host_networks) of the role).
+    description: The host's networks (the roles' C(container_host_networks)).
     type: list
     elements: raw
     default: []
   workloads:
-    description: The host's workloads (O(workload_list)). Not given - no workloads are planned.
+    description: The host's workloads (the role's C(workload_list)). Not given - no workloads are planned.
     type: list
     elements: raw
   layers:
-    description: The layers workloads name (O(workload_layers)).
+    description: The layers workloads name (the role's C(workload_layers)).
     type: list
     elements: raw
     default: []
@@ -80,8 +81,11 @@ options:
     description: The result of this action in the container_host role of the same play; reused when it planned the
       same workloads.
     type: dict
+extends_documentation_fragment:
+  - anatomy.containers._attributes
 attributes:
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
   check_mode:
     support: full

@@ -71,7 +71,7 @@ options:
         default: {}
       labels:
         description:
-          - One text per item of O(tasks[].params.config), in the same order, naming that item in error messages
+          - One text per item of C(config) in O(tasks[].params), in the same order, naming that item in error messages
             in place of its position (V(network 'ctbr0') instead of V(config[0])).
           - Items without a label are named by position.
         type: list

@@ -48,8 +48,10 @@ SCENARIO = [
 # What the collection can change on a host: links, addresses, routes, namespaces, rules, sysctls, mounts,
 # files under the state root and elsewhere, units.
 FINGERPRINT = r"""
-ip -d -j link show | python3 -c 'import json,sys; print(json.dumps(sorted((l["ifname"], l.get("address"), l.get("ifalias"), l.get("master"), l.get("mtu"), l["operstate"]) for l in json.load(sys.stdin))))'
-ip -j addr | python3 -c 'import json,sys; print(json.dumps(sorted((l["ifname"], a["local"], a["prefixlen"]) for l in json.load(sys.stdin) for a in l["addr_info"])))'
+ip -d -j link show | python3 -c 'import json,sys; print(json.dumps(sorted((l["ifname"], l.get("address"),
+  l.get("ifalias"), l.get("master"), l.get("mtu"), l["operstate"]) for l in json.load(sys.stdin))))'
+ip -j addr | python3 -c 'import json,sys; print(json.dumps(sorted((l["ifname"], a["local"], a["prefixlen"])
+  for l in json.load(sys.stdin) for a in l["addr_info"])))'
 ip route show table all | sort
 ip netns list | sort
 nft list ruleset
@@ -100,7 +102,7 @@ def converge(lab, variables):
 @pytest.fixture
 def host(lab):
     """The first lab host with nothing of ours on it (the teardown playbook, as a user runs it)."""
-    rc, out, _ = run_site(lab, {'teardown_purge_volumes': True}, playbook='playbooks/teardown.yml')
+    rc, out, _results = run_site(lab, {'teardown_purge_volumes': True}, playbook='playbooks/teardown.yml')
     assert rc == 0, out[-3000:]
     return lab.hosts[0]
 
