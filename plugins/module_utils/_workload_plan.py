@@ -21,6 +21,7 @@ import shlex
 
 # A workload's name is its service's name: the same rule for both.
 from ansible_collections.anatomy.containers.plugins.module_utils._services import NAME_RE
+from ansible_collections.anatomy.containers.plugins.module_utils._linux import IFNAMSIZ
 
 
 class PlanError(ValueError):
@@ -93,12 +94,13 @@ def allocate_addresses(workloads: list, networks: dict, previous: dict | None = 
 
 
 def link_name(workload: str) -> str:
-    """The host end of a workload's veth: at most 15 bytes, stable, readable where it fits.
+    """The host end of a workload's veth: at most IFNAMSIZ - 1 (15) bytes, stable, readable where it fits.
 
     Not ve-*: systemd-networkd's stock 80-container-ve.network configures every link so named.
     """
-    if len(workload) <= 10:
-        return 'veth-' + workload
+    readable = 'veth-' + workload
+    if len(readable.encode('utf-8')) < IFNAMSIZ:
+        return readable
     return 'veth%s%s' % (workload[:5], hashlib.sha256(workload.encode()).hexdigest()[:6])
 
 
