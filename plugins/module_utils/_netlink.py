@@ -551,10 +551,15 @@ class Netlink:
                 for family in (AF_INET, AF_INET6) for route in sock.routes(family, MAIN_TABLE, ROUTE_PROTO)]
 
     # -- writing ---------------------------------------------------------------------
-    def bridge_add(self, name: str, mtu: int, stp: bool) -> None:
+    def bridge_add(self, name: str, mtu: int, stp: bool, mac=None) -> None:
+        """A bridge, up and marked; with ``mac`` its MAC is set in the request that creates it, so the kernel
+        never lets it follow its ports' (a bridge with no MAC set takes the lowest of theirs)."""
         self._dumps.pop(None, None)
         ipr = self._ipr(None)
-        ipr.link('add', ifname=name, kind='bridge', br_stp_state=1 if stp else 0)
+        request = {'ifname': name, 'kind': 'bridge', 'br_stp_state': 1 if stp else 0}
+        if mac:
+            request['address'] = mac
+        ipr.link('add', **request)
         # MTU set after creation counts as set by the user: the bridge keeps it when ports join.
         ipr.link('set', index=self._index(None, name), mtu=mtu, ifalias=MARK_BRIDGE, state='up')
 

@@ -26,11 +26,14 @@ Ownership, read from the kernel on every run:
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError, run_module
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
+    OWNER_MARK, Resource, ResourceError, run_module,
+)
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     HAS_PYROUTE2, MARK_BRIDGE, MARK_NETNS, MARK_VETH, PYROUTE2_IMPORT_ERROR, Netlink, address_sort_key,
     check_address_list, check_ifname, check_ip, check_mac, check_mtu, check_netns_name, check_network, owned,
@@ -48,6 +51,21 @@ def run_netlink_module(module, resource_class, **options) -> None:
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
     with Netlink() as kernel:
         run_module(module, resource_class(kernel, **options))
+
+
+def bridge_mac(name: str) -> str:
+    """The MAC a bridge of this name gets when none is given: stable, unicast, locally administered.
+
+    A bridge with no MAC set takes the lowest MAC of its ports, so its gateway MAC would change
+    under running workloads as ports come and go; Docker sets one at creation for the same reason.
+    It is derived from the name (a bridge made again gets the same one), and its first octet always
+    has bit 2 set (06, 0e, 16, ... fe): never 02, the first octet of the workloads' MACs (02:42 and
+    the IPv4 address, ``_workload_plan.mac_for``).
+    """
+    digest = hashlib.sha256(('%s:bridge:%s' % (OWNER_MARK, name)).encode('utf-8')).digest()
+    octets = bytearray(digest[:6])
+    octets[0] = (octets[0] & 0xfc) | 0x06  # unicast (bit 0 clear), locally administered (bit 1), bit 2 set
+    return ':'.join('%02x' % octet for octet in octets)
 
 
 def _names(links) -> dict:
@@ -97,11 +115,14 @@ class Netns(Resource):
 
 
 class Bridge(Resource):
-    """A Linux bridge in the host namespace: addresses, MTU, STP; always up."""
+    """A Linux bridge in the host namespace: addresses, MTU, STP, MAC; always up.
+
+    ``mac`` None (not given, where defaults apply) means :func:`bridge_mac` of the name.
+    """
 
     kind = 'bridge'
     key = 'name'
-    defaults = {'addresses': [], 'mtu': DEFAULT_MTU, 'stp': False}
+    defaults = {'addresses': [], 'mtu': DEFAULT_MTU, 'stp': False, 'mac': None}
 
     def __init__(self, kernel):
         self.kernel = kernel
@@ -116,7 +137,8 @@ class Bridge(Resource):
             if link['kind'] == 'bridge' and link['alias'] == MARK_BRIDGE:
                 mine.append({'name': link['name'],
                              'addresses': sorted(addresses.get(link['index'], []), key=address_sort_key),
-                             'mtu': link['mtu'], 'stp': bool(link['stp'])})
+                             'mtu': link['mtu'], 'stp': bool(link['stp']),
+                             'mac': link['mac'].lower() if link['mac'] else None})
             else:
                 foreign.add(link['name'])
         return mine, foreign
@@ -125,19 +147,22 @@ class Bridge(Resource):
         what = 'bridge %r' % item.get('name')
         if not isinstance(item.get('stp'), bool):
             raise ResourceError('%s: stp must be true or false, got %r' % (what, item.get('stp')), field='stp')
-        return {'name': check_ifname(what, 'name', item.get('name')),
+        name = check_ifname(what, 'name', item.get('name'))
+        mac = item.get('mac')
+        return {'name': name,
                 'addresses': check_address_list(what, 'addresses', item.get('addresses')),
                 'mtu': check_mtu(what, 'mtu', item.get('mtu')),
-                'stp': item['stp']}
+                'stp': item['stp'],
+                'mac': bridge_mac(name) if mac is None else check_mac(what, 'mac', mac)}
 
     def create(self, item):
-        self.kernel.bridge_add(item['name'], item['mtu'], item['stp'])
+        self.kernel.bridge_add(item['name'], item['mtu'], item['stp'], item['mac'])
         for cidr in item['addresses']:
             self.kernel.addr_add(None, item['name'], cidr)
 
     def update(self, current, desired):
         name = desired['name']
-        changes = {field: desired[field] for field in ('mtu', 'stp') if current[field] != desired[field]}
+        changes = {field: desired[field] for field in ('mtu', 'stp', 'mac') if current[field] != desired[field]}
         if changes:
             self.kernel.link_set(None, name, **changes)
         for cidr in current['addresses']:
