@@ -262,8 +262,9 @@ class Veth(Resource):
             peers[slot] = item['name']
             if item['bridge'] is not None:
                 bridge = links.get(item['bridge'])
-                if bridge is None:
-                    raise ResourceError('%s: bridge %r does not exist' % (what, item['bridge']), field='bridge')
+                if not self.prerequisite(bridge is not None, '%s: bridge %r does not exist' % (what, item['bridge']),
+                                         field='bridge'):
+                    continue
                 if bridge['kind'] != 'bridge':
                     raise ResourceError('%s: bridge %r is a %s link, not a bridge'
                                         % (what, item['bridge'], bridge['kind'] or 'plain'), field='bridge')
@@ -277,8 +278,8 @@ class Veth(Resource):
             netns = item['netns']
             if netns is not None and netns not in self._namespaces:
                 if not self.create_netns:
-                    raise ResourceError('%s: network namespace %r does not exist (create it with anatomy.containers.netns, '
-                                        'or set create_netns)' % (what, netns), field='netns')
+                    self.prerequisite(False, '%s: network namespace %r does not exist (create it with '
+                                      'anatomy.containers.netns, or set create_netns)' % (what, netns), field='netns')
                 continue
             taken = {link['name'] for link in (self._links if netns is None else self.kernel.links(netns))}
             if netns is None:
@@ -486,11 +487,11 @@ class NetnsAddr(Resource):
     def validate_plan(self, plan, current):
         for item in list(plan.create) + [desired for _current, desired in plan.update]:
             key = (item['netns'], item['interface'])
-            if item['netns'] is not None and item['netns'] not in self._namespaces:
-                raise ResourceError('%s: network namespace %r does not exist' % (self.describe(key), item['netns']),
-                                    field='netns', key=key)
-            if key not in self._known:
-                raise ResourceError('%s does not exist' % self.describe(key), field='interface', key=key)
+            if item['netns'] is not None and not self.prerequisite(
+                    item['netns'] in self._namespaces,
+                    '%s: network namespace %r does not exist' % (self.describe(key), item['netns']), field='netns', key=key):
+                continue
+            self.prerequisite(key in self._known, '%s does not exist' % self.describe(key), field='interface', key=key)
 
     @staticmethod
     def _routes(item):

@@ -284,6 +284,29 @@ def test_veth_missing_namespace_is_an_error_or_created_when_asked():
     assert result['after'][0]['netns'] == 'nope' and kernel.netns_info('nope')['owned']
 
 
+def test_veth_check_mode_previews_a_first_run_whose_namespace_and_bridge_earlier_tasks_make():
+    kernel = FakeKernel()
+    config = [ve('vh1', 'eth0', 'extra', 'acnew', peer_mac='02:42:0A:58:00:02'), ve('vh2', 'eth0', 'n9')]
+    result = converge(Veth(kernel), config, 'merged', check_mode=True)
+    assert result['changed'] and kernel.calls == [] and result['before'] == []
+    assert result['after'] == [
+        {'name': 'vh1', 'peer': 'eth0', 'netns': 'extra', 'bridge': 'acnew', 'mtu': 1500, 'peer_mac': '02:42:0a:58:00:02'},
+        {'name': 'vh2', 'peer': 'eth0', 'netns': 'n9', 'bridge': None, 'mtu': 1500, 'peer_mac': None}]
+    # A real run still fails, naming what is missing.
+    with pytest.raises(ResourceError, match="veth 'vh1': bridge 'acnew' does not exist"):
+        converge(Veth(kernel), config, 'merged')
+    with pytest.raises(ResourceError, match="veth 'vh2': network namespace 'n9' does not exist"):
+        converge(Veth(kernel), [ve('vh2', 'eth0', 'n9')], 'merged')
+    assert kernel.calls == []
+    # What check mode can still see is still refused: a link that is no bridge, a peer name taken.
+    kernel.add_foreign_link(None, 'eth1')
+    with pytest.raises(ResourceError, match="bridge 'eth1' is a plain link"):
+        converge(Veth(kernel), [ve('vh1', 'eth0', 'extra', 'eth1')], 'merged', check_mode=True)
+    kernel.add_foreign_netns('theirs')
+    with pytest.raises(ResourceError, match="peer 'lo'"):
+        converge(Veth(kernel), [ve('vh1', 'lo', 'theirs')], 'merged', check_mode=True)
+
+
 def test_veth_conflicts_are_refused_before_any_change():
     kernel = lab()
     kernel.add_foreign_link(None, 'eth9')
@@ -422,6 +445,23 @@ def test_netns_addr_duplicates_and_check_mode():
         converge(NetnsAddr(kernel), [na('eth0', 'n1', ['10.0.0.2/24']), na('eth0', 'n1', ['10.0.0.3/24'])], 'merged')
     result = converge(NetnsAddr(kernel), [na('eth0', 'n1', ['10.0.0.2/24'])], 'merged', check_mode=True)
     assert result['changed'] and result['after'][0]['addresses'] == ['10.0.0.2/24'] and kernel.calls == []
+
+
+def test_netns_addr_check_mode_previews_a_namespace_or_interface_that_earlier_tasks_make():
+    kernel = lab()
+    config = [na('eth0', 'extra', ['10.88.0.2/16'], '10.88.0.1'), na('eth0', 'n1', ['10.89.0.2/16'])]
+    result = converge(NetnsAddr(kernel), config, 'merged', check_mode=True)
+    assert result['changed'] and kernel.calls == []
+    assert result['after'] == [
+        {'netns': 'extra', 'interface': 'eth0', 'addresses': ['10.88.0.2/16'], 'gateway': '10.88.0.1', 'routes': []},
+        {'netns': 'n1', 'interface': 'eth0', 'addresses': ['10.89.0.2/16'], 'gateway': None, 'routes': []}]
+    with pytest.raises(ResourceError, match="interface 'eth0' in network namespace 'extra': network namespace 'extra' "
+                                            "does not exist") as err:
+        converge(NetnsAddr(kernel), config, 'merged')
+    assert err.value.details == {'field': 'netns', 'index': 0}
+    with pytest.raises(ResourceError, match="interface 'eth0' in network namespace 'n1' does not exist") as err:
+        converge(NetnsAddr(kernel), config[1:], 'merged')
+    assert err.value.details == {'field': 'interface', 'index': 0} and kernel.calls == []
 
 
 # -- the shared main() of the four modules ----------------------------------------------------------
