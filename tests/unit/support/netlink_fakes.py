@@ -18,15 +18,16 @@ from __future__ import annotations
 import binascii
 import errno
 import itertools
+import json
 import struct
 
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     MARK_BRIDGE, MARK_NETNS, MARK_VETH, MARK_VETH_PEER,
 )
-from ansible_collections.anatomy.containers.tests.unit.support.fixtures import load_json
+from ansible_collections.anatomy.containers.tests.unit.support import load_fixture
 
 #: The netlink replies captured on a lab host ({capture name: [hex string per recv()]}; its "_about" says what).
-REPLIES = load_json('netlink_replies.json')
+REPLIES = json.loads(load_fixture('netlink_replies.json'))
 HEADER = struct.Struct('=IHHII')
 
 
