@@ -75,8 +75,9 @@ class Resource:
     key: str | tuple[str, ...] = 'name'
     #: Values for options not given, used by replaced and overridden, and for new objects.
     defaults: dict = {}
-    #: Whether this run is in check mode: set by :func:`converge` before it reads; see :meth:`prerequisite`.
-    check_mode: bool = False
+    #: Set by :func:`converge`: whether this run only plans (check mode), for resources that assume in check mode
+    #: what an earlier task of the same run would have created.
+    check_mode = False
 
     # -- reading --------------------------------------------------------------
     def read(self) -> tuple[list[dict], set]:

@@ -158,38 +158,6 @@ def test_whole_plan_errors_are_mapped_back_to_their_config_index():
     assert err.value.details == {'field': 'name', 'index': 1}
 
 
-class BoxedThings(Things):
-    """A thing goes into a box (its tags[0]) that an earlier task makes: only the boxes in ``boxes`` exist."""
-
-    def __init__(self, boxes=(), **kwargs):
-        super().__init__(**kwargs)
-        self.boxes = set(boxes)
-        self.checked = []
-
-    def validate_plan(self, plan, current):
-        for item in plan.create:
-            box = item['tags'][0]
-            if self.prerequisite(box in self.boxes, 'thing %r: box %r does not exist' % (item['name'], box),
-                                 field='tags', key=item['name']):
-                self.checked.append(box)
-
-
-def test_check_mode_assumes_a_missing_prerequisite_that_a_real_run_refuses():
-    res = BoxedThings(boxes={'b1'})
-    result = converge(res, [cfg('a', tags=['b1']), cfg('b', tags=['b2'])], 'merged', check_mode=True)
-    assert result['changed'] and [t['name'] for t in result['after']] == ['a', 'b'] and res.calls == []
-    assert res.check_mode and res.checked == ['b1']        # what needs b2 is skipped, not failed
-    with pytest.raises(ResourceError, match="thing 'b': box 'b2' does not exist") as err:
-        converge(res, [cfg('a', tags=['b1']), cfg('b', tags=['b2'])], 'merged')
-    assert err.value.details == {'field': 'tags', 'index': 1} and res.calls == [] and not res.check_mode
-
-
-def test_a_resource_is_not_in_check_mode_unless_converge_says_so():
-    assert Resource.check_mode is False and BoxedThings().prerequisite(True, 'unused')
-    with pytest.raises(ResourceError, match='missing'):
-        BoxedThings().prerequisite(False, 'missing')
-
-
 class _Exit(Exception):
     pass
 
