@@ -31,9 +31,7 @@ import ipaddress
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    OWNER_MARK, Resource, ResourceError, run_module,
-)
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError, run_module
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     HAS_PYROUTE2, MARK_BRIDGE, MARK_NETNS, MARK_VETH, PYROUTE2_IMPORT_ERROR, Netlink, address_sort_key,
     check_address_list, check_ifname, check_ip, check_mac, check_mtu, check_netns_name, check_network, owned,
@@ -62,7 +60,7 @@ def bridge_mac(name: str) -> str:
     has bit 2 set (06, 0e, 16, ... fe): never 02, the first octet of the workloads' MACs (02:42 and
     the IPv4 address, ``_workload_plan.mac_for``).
     """
-    digest = hashlib.sha256(('%s:bridge:%s' % (OWNER_MARK, name)).encode('utf-8')).digest()
+    digest = hashlib.sha256(('%s:%s' % (MARK_BRIDGE, name)).encode('utf-8')).digest()
     octets = bytearray(digest[:6])
     octets[0] = (octets[0] & 0xfc) | 0x06  # unicast (bit 0 clear), locally administered (bit 1), bit 2 set
     return ':'.join('%02x' % octet for octet in octets)
