@@ -22,6 +22,7 @@ import json
 import posixpath
 import shlex
 
+from ansible_collections.anatomy.containers.plugins.module_utils._linux import IFNAMSIZ, ifname_problem
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import model as netfilter_model
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
@@ -97,12 +98,6 @@ class Network:
         return {'subnet': str(self.subnet), 'mode': self.mode, 'isolate': self.isolate}
 
 
-def _is_bridge_name(name) -> bool:
-    # The kernel's interface-name rule (IFNAMSIZ less the NUL); the netlink checks say the same.
-    return (isinstance(name, str) and 0 < len(name.encode()) <= 15 and name not in ('.', '..')
-            and not any(c in name for c in '/:') and not any(c.isspace() for c in name))
-
-
 def parse_networks(networks, problems: Problems) -> dict:
     """{name: Network} of the valid networks; every problem of the list goes to ``problems``."""
     result = {}
@@ -117,8 +112,9 @@ def parse_networks(networks, problems: Problems) -> dict:
         name = net.get('name')
         where = '%s: network %r' % (NETWORKS_VAR, name) if isinstance(name, str) else '%s[%d]' % (NETWORKS_VAR, index)
         bad = len(problems.lines)
-        if not _is_bridge_name(name):
-            problems.add(where, 'name must be 1 to 15 bytes with no /, : or white space')
+        why = ifname_problem(name)
+        if why:
+            problems.add(where, 'name %r %s' % (name, why))
         elif name in seen:
             problems.add(where, 'the name is used twice (%s[%d] and [%d])' % (NETWORKS_VAR, seen[name], index))
         seen.setdefault(name, index)
@@ -245,12 +241,13 @@ def allocate_addresses(workloads: list, networks: dict, previous: dict | None, p
 
 
 def link_name(workload: str) -> str:
-    """The host end of a workload's veth: at most 15 bytes, stable, readable where it fits.
+    """The host end of a workload's veth: at most IFNAMSIZ - 1 (15) bytes, stable, readable where it fits.
 
     Not ve-*: systemd-networkd's stock 80-container-ve.network configures every link so named.
     """
-    if len(workload) <= 10:
-        return 'veth-' + workload
+    readable = 'veth-' + workload
+    if len(readable.encode('utf-8')) < IFNAMSIZ:
+        return readable
     return 'veth%s%s' % (workload[:5], hashlib.sha256(workload.encode()).hexdigest()[:6])
 
 

@@ -20,7 +20,8 @@ Pieces, each usable alone:
   mount points and of overlayfs' options, and :func:`overlay_layers`, which reads overlayfs'
   ``lowerdir=``/``lowerdir+=``/``upperdir=``/``workdir=`` as the kernel shows them;
 * :class:`Kernel`: mount(2), umount2(2), the new mount API (fsopen/fsconfig/fsmount/move_mount)
-  and openat2(2), through ctypes; a fake replaces it in unit tests;
+  and openat2(2), through ctypes (libc, mount(2), umount2(2) and the MS_*/MNT_* flags are
+  ``_linux``'s); a fake replaces it in unit tests;
 * :func:`open_in_root` (openat2 with RESOLVE_IN_ROOT where the kernel has it, and
   :func:`walk_in_root`, a component-by-component walk, elsewhere);
 * :class:`MountSpec`: what was mounted (what, where, type, options), recorded on disk under
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import bisect
 import ctypes
-import ctypes.util
 import errno
 import hashlib
 import json
@@ -43,37 +43,18 @@ import stat
 import struct
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK
+# The system calls and their flags live in _linux; the flags are named here too, for the users of this module.
+from ansible_collections.anatomy.containers.plugins.module_utils._linux import (  # noqa: F401 pylint: disable=unused-import
+    MNT_DETACH, MS_BIND, MS_DIRSYNC, MS_LAZYTIME, MS_MANDLOCK, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC,
+    MS_NOSUID, MS_NOSYMFOLLOW, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE,
+    MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE, UMOUNT_NOFOLLOW, fail, libc, mount, umount2,
+)
 
 MOUNTINFO = '/proc/self/mountinfo'
 #: Records of the mounts this collection made (tmpfs: they live as long as the mounts do).
 RECORD_DIR = '/run/anatomy/mounts'
 #: Short names for overlay lower layers, when a long layer list does not fit in one page.
 LINK_DIR = '/run/anatomy/l'
-
-# mount(2) flags (linux/mount.h)
-MS_RDONLY = 0x1
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
-MS_NOEXEC = 0x8
-MS_SYNCHRONOUS = 0x10
-MS_REMOUNT = 0x20
-MS_MANDLOCK = 0x40
-MS_DIRSYNC = 0x80
-MS_NOSYMFOLLOW = 0x100
-MS_NOATIME = 0x400
-MS_NODIRATIME = 0x800
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_UNBINDABLE = 0x20000
-MS_PRIVATE = 0x40000
-MS_SLAVE = 0x80000
-MS_SHARED = 0x100000
-MS_RELATIME = 0x200000
-MS_STRICTATIME = 0x1000000
-MS_LAZYTIME = 0x2000000
-
-MNT_DETACH = 0x2
-UMOUNT_NOFOLLOW = 0x8
 
 #: Options that are mount flags, not filesystem data; "rw" and friends clear a flag.
 FLAG_OPTIONS = {
@@ -542,10 +523,6 @@ class OpenHow(ctypes.Structure):
     _fields_ = [('flags', ctypes.c_uint64), ('mode', ctypes.c_uint64), ('resolve', ctypes.c_uint64)]
 
 
-def _libc():
-    return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)
-
-
 def _b(value):
     return None if value is None else os.fsencode(value)
 
@@ -554,28 +531,21 @@ class Kernel:
     """mount(2), umount2(2), the new mount API and openat2(2), through ctypes. Root only, Linux only."""
 
     def __init__(self):
-        self.libc = _libc()
-        self.libc.syscall.restype = ctypes.c_long
-        self.libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                                    ctypes.c_char_p]
-        self.libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+        self.libc = libc()
 
     @staticmethod
     def _fail(what, path=None):
-        code = ctypes.get_errno()
-        raise OSError(code, '%s: %s' % (what, os.strerror(code)), path)
+        fail(what, path)
 
     def mountinfo(self) -> MountTable:
         with open(MOUNTINFO, 'rb') as handle:
             return MountTable(parse_mountinfo(handle.read()))
 
     def mount(self, source, target, fstype, flags, data=None) -> None:
-        if self.libc.mount(_b(source), _b(target), _b(fstype), flags, _b(data)) != 0:
-            self._fail('mount', target)
+        mount(source, target, fstype, flags, data)
 
     def umount(self, target, flags=0) -> None:
-        if self.libc.umount2(_b(target), flags | UMOUNT_NOFOLLOW) != 0:
-            self._fail('umount', target)
+        umount2(target, flags | UMOUNT_NOFOLLOW)
 
     def _syscall(self, number, *args):
         result = self.libc.syscall(ctypes.c_long(number), *args)

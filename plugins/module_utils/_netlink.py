@@ -34,7 +34,6 @@ shared by the resources in ``_netlink_resources``.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import ipaddress
 import os
@@ -51,6 +50,9 @@ HAS_PYROUTE2 = find_spec('pyroute2') is not None
 PYROUTE2_IMPORT_ERROR = None if HAS_PYROUTE2 else "ModuleNotFoundError: No module named 'pyroute2'"
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK, ResourceError
+from ansible_collections.anatomy.containers.plugins.module_utils._linux import (
+    CLONE_NEWNET, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, ifname_problem, mount, setns, umount2, unshare,
+)
 
 NETNS_RUN_DIR = '/run/netns'
 
@@ -74,56 +76,10 @@ IFA_F_NODAD = 0x02
 RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_LINK = 253
 
-CLONE_NEWNET = 0x40000000
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_SHARED = 1 << 20
-MNT_DETACH = 0x2
-
-IFNAMSIZ = 16
 
 
 def owned(alias) -> bool:
     return bool(alias) and alias.startswith(OWNER_MARK)
-
-
-# -- system calls that Python 3.9 to 3.11 lack --------------------------------------------------
-_LIBC = None
-
-
-def _libc():
-    global _LIBC
-    if _LIBC is None:
-        # The C library this process already has: no search (ctypes.util.find_library runs ldconfig).
-        _LIBC = ctypes.CDLL(None, use_errno=True)
-        _LIBC.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p)
-        _LIBC.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
-        _LIBC.setns.argtypes = (ctypes.c_int, ctypes.c_int)
-        _LIBC.unshare.argtypes = (ctypes.c_int,)
-    return _LIBC
-
-
-def _check(ret: int, what: str) -> None:
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, '%s: %s' % (what, os.strerror(err)))
-
-
-def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
-    _check(_libc().setns(fd, nstype), 'setns')
-
-
-def unshare(flags: int) -> None:
-    _check(_libc().unshare(flags), 'unshare')
-
-
-def mount(source: str, target: str, fstype: str, flags: int) -> None:
-    _check(_libc().mount(source.encode() if source else None, target.encode(), fstype.encode(), flags, None),
-           'mount %s' % target)
-
-
-def umount2(target: str, flags: int = 0) -> None:
-    _check(_libc().umount2(target.encode(), flags), 'umount %s' % target)
 
 
 def _iproute():
@@ -447,11 +403,11 @@ class Netlink:
         """Run the body with this thread in namespace ns; always come back."""
         fd = os.open(os.path.join(NETNS_RUN_DIR, ns), os.O_RDONLY | os.O_CLOEXEC)
         try:
-            setns(fd)
+            setns(fd, CLONE_NEWNET)
             try:
                 yield
             finally:
-                setns(self._home)
+                setns(self._home, CLONE_NEWNET)
         finally:
             os.close(fd)
 
@@ -530,12 +486,12 @@ class Netlink:
             return
         os.makedirs(NETNS_RUN_DIR, mode=0o755, exist_ok=True)
         try:
-            mount('', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC)
+            mount(None, NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC)
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
             mount(NETNS_RUN_DIR, NETNS_RUN_DIR, 'none', MS_BIND | MS_REC)
-            mount('', NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC)
+            mount(None, NETNS_RUN_DIR, 'none', MS_SHARED | MS_REC)
         self._run_dir_ready = True
 
     def netns_create(self, name: str) -> None:
@@ -556,7 +512,7 @@ class Netlink:
                 self._cur = self._new_ipr()
                 self._cur.link('set', index=1, ifalias=MARK_NETNS, state='up')
             finally:
-                setns(self._home)
+                setns(self._home, CLONE_NEWNET)
         except BaseException:
             self._drop_cur()
             if mounted:
@@ -627,10 +583,15 @@ class Netlink:
                 for family in (AF_INET, AF_INET6) for route in sock.routes(family, MAIN_TABLE, ROUTE_PROTO)]
 
     # -- writing ---------------------------------------------------------------------
-    def bridge_add(self, name: str, mtu: int, stp: bool) -> None:
+    def bridge_add(self, name: str, mtu: int, stp: bool, mac=None) -> None:
+        """A bridge, up and marked; with ``mac`` its MAC is set in the request that creates it, so the kernel
+        never lets it follow its ports' (a bridge with no MAC set takes the lowest of theirs)."""
         self._dumps.pop(None, None)
         ipr = self._ipr(None)
-        ipr.link('add', ifname=name, kind='bridge', br_stp_state=1 if stp else 0)
+        request = {'ifname': name, 'kind': 'bridge', 'br_stp_state': 1 if stp else 0}
+        if mac:
+            request['address'] = mac
+        ipr.link('add', **request)
         # MTU set after creation counts as set by the user: the bridge keeps it when ports join.
         ipr.link('set', index=self._index(None, name), mtu=mtu, ifalias=MARK_BRIDGE, state='up')
 
@@ -733,17 +694,13 @@ def _where(ns) -> str:
 
 # -- validation: pure functions raising ResourceError ----------------------------------------------
 def check_ifname(what: str, field: str, value) -> str:
-    """A Linux interface name: 1 to 15 bytes, no '/', ':' or white space, not '.' or '..'."""
+    """A Linux interface name, by the one rule of :func:`._linux.ifname_problem`."""
+    problem = ifname_problem(value)
+    if problem is None:
+        return value
     if not isinstance(value, str) or not value:
-        raise ResourceError('%s: %s must be a non-empty interface name' % (what, field), field=field)
-    size = len(value.encode('utf-8'))
-    if size >= IFNAMSIZ:
-        raise ResourceError('%s: %s %r is %d bytes long; an interface name has at most %d'
-                            % (what, field, value, size, IFNAMSIZ - 1), field=field)
-    if value in ('.', '..') or '/' in value or ':' in value or any(c.isspace() for c in value):
-        raise ResourceError("%s: %s %r is not a valid interface name (no '/', ':' or white space)"
-                            % (what, field, value), field=field)
-    return value
+        raise ResourceError('%s: %s %s' % (what, field, problem), field=field)
+    raise ResourceError('%s: %s %r %s' % (what, field, value, problem), field=field)
 
 
 def check_netns_name(what: str, field: str, value) -> str:

@@ -26,6 +26,7 @@ Ownership, read from the kernel on every run:
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 
 from ansible.module_utils.basic import missing_required_lib
@@ -50,6 +51,21 @@ def run_netlink_module(module, resource_class, **options) -> None:
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
     with Netlink() as kernel:
         run_module(module, resource_class(kernel, **options))
+
+
+def bridge_mac(name: str) -> str:
+    """The MAC a bridge of this name gets when none is given: stable, unicast, locally administered.
+
+    A bridge with no MAC set takes the lowest MAC of its ports, so its gateway MAC would change
+    under running workloads as ports come and go; Docker sets one at creation for the same reason.
+    It is derived from the name (a bridge made again gets the same one), and its first octet always
+    has bit 2 set (06, 0e, 16, ... fe): never 02, the first octet of the workloads' MACs (02:42 and
+    the IPv4 address, ``_workload_plan.mac_for``).
+    """
+    digest = hashlib.sha256(('%s:%s' % (MARK_BRIDGE, name)).encode('utf-8')).digest()
+    octets = bytearray(digest[:6])
+    octets[0] = (octets[0] & 0xfc) | 0x06  # unicast (bit 0 clear), locally administered (bit 1), bit 2 set
+    return ':'.join('%02x' % octet for octet in octets)
 
 
 def _names(links) -> dict:
@@ -99,11 +115,14 @@ class Netns(Resource):
 
 
 class Bridge(Resource):
-    """A Linux bridge in the host namespace: addresses, MTU, STP; always up."""
+    """A Linux bridge in the host namespace: addresses, MTU, STP, MAC; always up.
+
+    ``mac`` None (not given, where defaults apply) means :func:`bridge_mac` of the name.
+    """
 
     kind = 'bridge'
     key = 'name'
-    defaults = {'addresses': [], 'mtu': DEFAULT_MTU, 'stp': False}
+    defaults = {'addresses': [], 'mtu': DEFAULT_MTU, 'stp': False, 'mac': None}
 
     def __init__(self, kernel):
         self.kernel = kernel
@@ -118,7 +137,8 @@ class Bridge(Resource):
             if link['kind'] == 'bridge' and link['alias'] == MARK_BRIDGE:
                 mine.append({'name': link['name'],
                              'addresses': sorted(addresses.get(link['index'], []), key=address_sort_key),
-                             'mtu': link['mtu'], 'stp': bool(link['stp'])})
+                             'mtu': link['mtu'], 'stp': bool(link['stp']),
+                             'mac': link['mac'].lower() if link['mac'] else None})
             else:
                 foreign.add(link['name'])
         return mine, foreign
@@ -127,19 +147,22 @@ class Bridge(Resource):
         what = 'bridge %r' % item.get('name')
         if not isinstance(item.get('stp'), bool):
             raise ResourceError('%s: stp must be true or false, got %r' % (what, item.get('stp')), field='stp')
-        return {'name': check_ifname(what, 'name', item.get('name')),
+        name = check_ifname(what, 'name', item.get('name'))
+        mac = item.get('mac')
+        return {'name': name,
                 'addresses': check_address_list(what, 'addresses', item.get('addresses')),
                 'mtu': check_mtu(what, 'mtu', item.get('mtu')),
-                'stp': item['stp']}
+                'stp': item['stp'],
+                'mac': bridge_mac(name) if mac is None else check_mac(what, 'mac', mac)}
 
     def create(self, item):
-        self.kernel.bridge_add(item['name'], item['mtu'], item['stp'])
+        self.kernel.bridge_add(item['name'], item['mtu'], item['stp'], item['mac'])
         for cidr in item['addresses']:
             self.kernel.addr_add(None, item['name'], cidr)
 
     def update(self, current, desired):
         name = desired['name']
-        changes = {field: desired[field] for field in ('mtu', 'stp') if current[field] != desired[field]}
+        changes = {field: desired[field] for field in ('mtu', 'stp', 'mac') if current[field] != desired[field]}
         if changes:
             self.kernel.link_set(None, name, **changes)
         for cidr in current['addresses']:
@@ -239,10 +262,9 @@ class Veth(Resource):
             peers[slot] = item['name']
             if item['bridge'] is not None:
                 bridge = links.get(item['bridge'])
-                if bridge is None and self.check_mode:
-                    continue  # check mode: the bridge task before this one makes it
-                if bridge is None:
-                    raise ResourceError('%s: bridge %r does not exist' % (what, item['bridge']), field='bridge')
+                if not self.prerequisite(bridge is not None, '%s: bridge %r does not exist' % (what, item['bridge']),
+                                         field='bridge'):
+                    continue
                 if bridge['kind'] != 'bridge':
                     raise ResourceError('%s: bridge %r is a %s link, not a bridge'
                                         % (what, item['bridge'], bridge['kind'] or 'plain'), field='bridge')
@@ -255,10 +277,9 @@ class Veth(Resource):
             what = 'veth %r' % item['name']
             netns = item['netns']
             if netns is not None and netns not in self._namespaces:
-                # In check mode the namespace task before this one made nothing; a real run needs the namespace.
-                if not self.create_netns and not self.check_mode:
-                    raise ResourceError('%s: network namespace %r does not exist (create it with anatomy.containers.netns, '
-                                        'or set create_netns)' % (what, netns), field='netns')
+                if not self.create_netns:
+                    self.prerequisite(False, '%s: network namespace %r does not exist (create it with '
+                                      'anatomy.containers.netns, or set create_netns)' % (what, netns), field='netns')
                 continue
             taken = {link['name'] for link in (self._links if netns is None else self.kernel.links(netns))}
             if netns is None:
@@ -466,13 +487,11 @@ class NetnsAddr(Resource):
     def validate_plan(self, plan, current):
         for item in list(plan.create) + [desired for _current, desired in plan.update]:
             key = (item['netns'], item['interface'])
-            if self.check_mode and key not in self._known:
-                continue  # check mode: the namespace and veth tasks before this one make them
-            if item['netns'] is not None and item['netns'] not in self._namespaces:
-                raise ResourceError('%s: network namespace %r does not exist' % (self.describe(key), item['netns']),
-                                    field='netns', key=key)
-            if key not in self._known:
-                raise ResourceError('%s does not exist' % self.describe(key), field='interface', key=key)
+            if item['netns'] is not None and not self.prerequisite(
+                    item['netns'] in self._namespaces,
+                    '%s: network namespace %r does not exist' % (self.describe(key), item['netns']), field='netns', key=key):
+                continue
+            self.prerequisite(key in self._known, '%s does not exist' % self.describe(key), field='interface', key=key)
 
     @staticmethod
     def _routes(item):
@@ -533,6 +552,7 @@ BRIDGE_ARGUMENT_SPEC = state_argument_spec(dict(
     addresses=dict(type='list', elements='str'),
     mtu=dict(type='int'),
     stp=dict(type='bool'),
+    mac=dict(type='str'),
 ))
 
 VETH_ARGUMENT_SPEC = dict(

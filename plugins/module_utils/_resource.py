@@ -100,6 +100,20 @@ class Resource:
         A ResourceError raised here may carry ``key=`` (the object's key): it becomes the config index.
         """
 
+    def prerequisite(self, exists: bool, message: str, **details) -> bool:
+        """Whether something an object needs but does not own (a namespace, a bridge, an interface) is there.
+
+        It is when ``exists``. When it is not, a real run fails: ResourceError(message, **details). In check
+        mode it is assumed to be made by an earlier task of the same run, which made nothing because it ran in
+        check mode too: this returns False, the caller skips the checks that need the prerequisite, and the
+        object is planned and predicted as if it were there. So check mode previews a first run.
+        """
+        if exists:
+            return True
+        if not self.check_mode:
+            raise ResourceError(message, **details)
+        return False
+
     def differs(self, current: dict, desired: dict) -> bool:
         """Whether an existing object must change to become ``desired``."""
         return current != desired

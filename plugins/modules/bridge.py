@@ -17,6 +17,9 @@ description:
     C(anatomy.containers:bridge); this module writes it at creation. A link of that name made by anyone else is an
     error, never taken over.
   - The addresses of an owned bridge are this module's; IPv6 link-local addresses (the kernel's own) are ignored.
+  - Every bridge gets a MAC address of its own when it is made (O(config[].mac)), as Docker does. A bridge with no
+    MAC set takes the lowest MAC of its ports, so the gateway's MAC that running workloads have cached would change
+    whenever a workload joins or leaves.
 author:
   - anatomy.containers developers (@anatomy-containers)
 requirements:
@@ -52,6 +55,16 @@ options:
         description:
           - Whether the bridge runs the spanning tree protocol. Defaults to V(false) where defaults apply.
         type: bool
+      mac:
+        description:
+          - The bridge's MAC address, unicast (V(02:00:00:00:00:01)); compared in lower case.
+          - Not given for a new bridge, or with O(state=replaced) or O(state=overridden), a MAC derived from the
+            name, the same on every host and every run; locally administered and unicast, and its first octet is
+            never V(02), so it never equals a workload's MAC (V(02:42) and its IPv4 address).
+          - It is set when the bridge is made, so the bridge keeps it whatever the MACs of its ports. A bridge of this
+            collection with another MAC is changed to it.
+          - With O(state=merged), not given, an existing bridge keeps its MAC.
+        type: str
 seealso:
   - module: anatomy.containers.veth
 """
@@ -71,6 +84,12 @@ EXAMPLES = r"""
       - name: ac0
         mtu: 9000
 
+- name: A bridge with a MAC of one's choosing instead of the one derived from its name
+  anatomy.containers.bridge:
+    config:
+      - name: ac1
+        mac: "02:00:5e:10:00:01"
+
 - name: What the collection's bridges look like now
   anatomy.containers.bridge:
     state: gathered
@@ -89,19 +108,20 @@ before:
   returned: when O(state) is not V(gathered)
   type: list
   elements: dict
-  sample: [{"name": "ac0", "addresses": ["172.30.0.1/24"], "mtu": 1500, "stp": false}]
+  sample: [{"name": "ac0", "addresses": ["172.30.0.1/24"], "mtu": 1500, "stp": false, "mac": "ee:3d:6a:92:fa:13"}]
 after:
   description: The owned bridges after the run (in check mode, as they would be).
   returned: when O(state) is not V(gathered)
   type: list
   elements: dict
-  sample: [{"name": "ac0", "addresses": ["172.30.0.1/24", "2001:db8:30::1/64"], "mtu": 9000, "stp": false}]
+  sample: [{"name": "ac0", "addresses": ["172.30.0.1/24", "2001:db8:30::1/64"], "mtu": 9000, "stp": false,
+            "mac": "ee:3d:6a:92:fa:13"}]
 gathered:
   description: The owned bridges, in the shape of O(config).
   returned: when O(state=gathered)
   type: list
   elements: dict
-  sample: [{"name": "ac0", "addresses": ["172.30.0.1/24"], "mtu": 1500, "stp": false}]
+  sample: [{"name": "ac0", "addresses": ["172.30.0.1/24"], "mtu": 1500, "stp": false, "mac": "ee:3d:6a:92:fa:13"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -49,14 +49,17 @@ options:
       netns:
         description:
           - The named network namespace (C(/run/netns/NAME)) the peer lives in.
-          - When it does not exist the module fails, unless O(create_netns=true).
+          - When it does not exist the module fails, unless O(create_netns=true). In check mode it is assumed to be made
+            by an earlier task of the same run (M(anatomy.containers.netns), which made nothing in check mode) - the pair
+            is reported as it would be made.
           - Not given for a new pair, or with O(state=replaced) or O(state=overridden), the peer stays in the host's
             namespace.
         type: str
       bridge:
         description:
           - The bridge the host end is attached to. It must exist; it may be any bridge, not only one of this
-            collection's.
+            collection's. In check mode a bridge that does not exist is assumed to be made by an earlier task of
+            the same run (M(anatomy.containers.bridge)).
           - Not given where defaults apply, the host end is on no bridge.
         type: str
       mtu:

@@ -52,6 +52,31 @@ def our_routes(host, netns, six=False):
     return sorted((r['dst'], r.get('gateway')) for r in host.json(command))
 
 
+def host_network(host):
+    """What check mode must leave as it is: links, addresses and routes here and in the namespaces, the namespaces."""
+    return host.run('ip -br link; ip -br addr; ip route; ls /run/netns 2>/dev/null; '
+                    'for ns in $(ls /run/netns 2>/dev/null); do ip -n $ns -br addr; ip -n $ns route; done; true').stdout
+
+
+@pytest.mark.parametrize('item, field, message', [
+    ({'netns': 'wz', 'interface': 'eth0', 'addresses': ['172.31.41.2/24'], 'gateway': '172.31.41.1'}, 'netns',
+     "interface 'eth0' in network namespace 'wz': network namespace 'wz' does not exist"),
+    ({'netns': 'wx', 'interface': 'eth9', 'addresses': ['172.31.41.2/24']}, 'interface',
+     "interface 'eth9' in network namespace 'wx' does not exist"),
+])
+def test_a_missing_namespace_or_interface_is_assumed_in_check_mode_only(ansible, host, item, field, message):
+    """An earlier task of the run (netns, veth) would make it; in check mode that task made nothing."""
+    before = host_network(host)
+    check = ansible(host, M + 'netns_addr', {'config': [item]}, check=True, diff=True)
+    assert check['_status'] == 'ok' and check['changed'], check.get('msg')
+    predicted = [i for i in check['after'] if (i['netns'], i['interface']) == (item['netns'], item['interface'])]
+    assert predicted == [dict({'gateway': None, 'routes': []}, **item)]
+    assert host_network(host) == before, 'check mode changed the host'
+    real = ansible(host, M + 'netns_addr', {'config': [item]})
+    assert real['_status'] == 'failed' and message in real['msg'] and real['field'] == field, real
+    assert real['index'] == 0 and host_network(host) == before
+
+
 def test_two_workloads_on_one_bridge_reach_each_other_and_the_host(ansible, host):
     def nothing_yet(check):
         assert check['after'] == [X, Y] and addresses(host, 'wx', 'eth0') == []

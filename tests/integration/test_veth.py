@@ -16,6 +16,7 @@ PAIR = {'name': 'vh-a', 'peer': 'eth0', 'netns': 'wa', 'bridge': 'acbr0', 'mtu':
 @pytest.fixture(scope='module', autouse=True)
 def clean(ansible, host):
     reset(ansible, host, foreign_netns=('theirns',), foreign_links=('theirveth',))
+    host.run('ip netns del extra 2>/dev/null; true')
     results = ansible.tasks(host, [
         {M + 'netns': {'config': [{'name': 'wa'}, {'name': 'wb'}]}},
         {M + 'bridge': {'config': [{'name': 'acbr0'}, {'name': 'acbr1'}]}},
@@ -90,6 +91,61 @@ def test_missing_namespace_fails_or_is_created_when_asked(ansible, host):
     assert gathered == [{'name': 'wa'}, {'name': 'wb'}, {'name': 'wc'}]
     ansible(host, M + 'veth', {'state': 'deleted'})
     ansible(host, M + 'netns', {'config': [{'name': 'wc'}], 'state': 'deleted'})
+
+
+def host_network(host):
+    """What check mode must leave as it is: links (state, MAC), addresses, routes and named namespaces."""
+    return host.run('ip -br link; ip -br addr; ip route; ip -6 route; ls /run/netns 2>/dev/null; true').stdout
+
+
+FIRST_RUN = [
+    {M + 'netns': {'config': [{'name': 'extra'}]}},
+    {M + 'bridge': {'config': [{'name': 'acbr9', 'addresses': ['172.31.90.1/24']}]}},
+    {M + 'veth': {'config': [{'name': 'vh-x', 'peer': 'eth0', 'netns': 'extra', 'bridge': 'acbr9',
+                              'peer_mac': '02:42:ac:1f:5a:02'}]}},
+    {M + 'netns_addr': {'config': [{'netns': 'extra', 'interface': 'eth0', 'addresses': ['172.31.90.2/24'],
+                                    'gateway': '172.31.90.1'}]}},
+]
+
+
+def test_check_mode_previews_a_first_run_then_the_real_run_does_it(ansible, host):
+    """Each task's prerequisite (namespace, bridge, interface) is made by the task before, which made nothing."""
+    before = host_network(host)
+    check = ansible.tasks(host, FIRST_RUN, check=True, diff=True)
+    assert [r['_status'] for r in check] == ['ok'] * 4, [r.get('msg') for r in check]
+    assert all(r['changed'] for r in check)
+    predicted = next(p for p in check[2]['after'] if p['name'] == 'vh-x')
+    assert predicted == {'name': 'vh-x', 'peer': 'eth0', 'netns': 'extra', 'bridge': 'acbr9', 'mtu': 1500,
+                         'peer_mac': '02:42:ac:1f:5a:02'}
+    assert check[3]['after'] == [{'netns': 'extra', 'interface': 'eth0', 'addresses': ['172.31.90.2/24'],
+                                  'gateway': '172.31.90.1', 'routes': []}]
+    assert host_network(host) == before, 'check mode changed the host'
+    # A real run does what check mode showed.
+    real = ansible.tasks(host, FIRST_RUN, diff=True)
+    assert [r['_status'] for r in real] == ['ok'] * 4, [r.get('msg') for r in real]
+    assert [r['after'] for r in real] == [r['after'] for r in check]
+    assert links(host, 'extra')['eth0']['address'] == '02:42:ac:1f:5a:02' and master(host, 'vh-x') == 'acbr9'
+    assert host.run('ip netns exec extra ping -c1 -W2 172.31.90.1', check=False).returncode == 0
+    ansible.tasks(host, [{M + 'netns_addr': {'config': FIRST_RUN[3][M + 'netns_addr']['config'], 'state': 'deleted'}},
+                         {M + 'veth': {'config': [{'name': 'vh-x'}], 'state': 'deleted'}},
+                         {M + 'bridge': {'config': [{'name': 'acbr9'}], 'state': 'deleted'}},
+                         {M + 'netns': {'config': [{'name': 'extra'}], 'state': 'deleted'}}])
+    assert 'extra' not in netns_list(host) and 'acbr9' not in links(host)
+
+
+@pytest.mark.parametrize('item, field, message', [
+    ({'name': 'vh-y', 'peer': 'eth0', 'netns': 'extra'}, 'netns', "veth 'vh-y': network namespace 'extra' does not exist"),
+    ({'name': 'vh-y', 'peer': 'eth0', 'netns': 'wa', 'bridge': 'acbr9'}, 'bridge', "veth 'vh-y': bridge 'acbr9' does not exist"),
+])
+def test_a_missing_namespace_or_bridge_is_assumed_in_check_mode_only(ansible, host, item, field, message):
+    before = host_network(host)
+    check = ansible(host, M + 'veth', {'config': [item]}, check=True, diff=True)
+    assert check['_status'] == 'ok' and check['changed'], check.get('msg')
+    assert next(p for p in check['after'] if p['name'] == 'vh-y')['netns'] == item['netns']
+    assert host_network(host) == before
+    real = ansible(host, M + 'veth', {'config': [item]})
+    assert real['_status'] == 'failed' and message in real['msg'] and real['field'] == field, real
+    assert host_network(host) == before
 
 
 def test_links_of_someone_else_are_never_taken(ansible, host):

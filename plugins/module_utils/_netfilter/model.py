@@ -17,6 +17,7 @@ import ipaddress
 import re
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
+from ansible_collections.anatomy.containers.plugins.module_utils._linux import ifname_problem
 
 PROTOCOLS = ('tcp', 'udp')
 MODES = ('nat', 'routed')
@@ -24,7 +25,6 @@ ANY_ADDRESS = '0.0.0.0'
 # nft limits a comment to 128 bytes; iptables' comment match to 256. Ours sits inside both with the tag.
 COMMENT_MAX = 96
 _COMMENT_OK = re.compile(r'^[A-Za-z0-9 _.,:;/+=@()\[\]-]*$')
-_IFNAME_OK = re.compile(r'^[A-Za-z0-9_.:@-]{1,15}$')
 
 
 def network(value, what: str) -> ipaddress.IPv4Network:
@@ -70,7 +70,7 @@ def ports_text(first: int, last: int) -> str:
 
 
 def interface(value, what: str) -> str:
-    if not isinstance(value, str) or not _IFNAME_OK.match(value):
+    if ifname_problem(value) is not None:
         raise ResourceError('%s: %r is not an interface name' % (what, value))
     return value
 

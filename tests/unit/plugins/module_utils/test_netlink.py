@@ -14,12 +14,11 @@ from ansible_collections.anatomy.containers.plugins.module_utils._netlink import
     check_address_list, check_ifname, check_mac, check_mtu, check_netns_name, check_network,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink_resources import (
-    Bridge, Netns, NetnsAddr, Veth,
+    Bridge, Netns, NetnsAddr, Veth, bridge_mac,
 )
+from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import mac_for
 
-from ansible_collections.anatomy.containers.tests.unit.plugins.module_utils.test_netlink_fake import (  # noqa: E501
-    FakeKernel,
-)
+from ansible_collections.anatomy.containers.tests.unit.support.netlink_fakes import Exited, FakeKernel, FakeModule
 
 
 def full(**item):
@@ -122,15 +121,15 @@ def test_netns_duplicates_refused():
 
 
 # -- bridge -------------------------------------------------------------------------------------------
-def br(name, addresses=None, mtu=None, stp=None):
-    return {'name': name, 'addresses': addresses, 'mtu': mtu, 'stp': stp}
+def br(name, addresses=None, mtu=None, stp=None, mac=None):
+    return {'name': name, 'addresses': addresses, 'mtu': mtu, 'stp': stp, 'mac': mac}
 
 
 def test_bridge_lifecycle():
     kernel = FakeKernel()
     first = converge(Bridge(kernel), [br('ac0', ['2001:db8::1/64', '10.0.0.1/24'])], 'merged')
     assert first['after'] == [{'name': 'ac0', 'addresses': ['10.0.0.1/24', '2001:db8::1/64'], 'mtu': 1500,
-                               'stp': False}]
+                               'stp': False, 'mac': bridge_mac('ac0')}]
     # Same addresses, other order and spelling: no change.
     assert not converge(Bridge(kernel), [br('ac0', ['10.0.0.1/24', '2001:DB8::1/64'])], 'merged')['changed']
     kernel.calls.clear()
@@ -142,7 +141,7 @@ def test_bridge_lifecycle():
     assert converge(Bridge(kernel), [br('ac0', stp=True)], 'merged')['after'][0]['addresses'] == [
         '10.0.0.1/24', '10.0.1.1/24']
     replaced = converge(Bridge(kernel), [br('ac0')], 'replaced')['after'][0]
-    assert replaced == {'name': 'ac0', 'addresses': [], 'mtu': 1500, 'stp': False}
+    assert replaced == {'name': 'ac0', 'addresses': [], 'mtu': 1500, 'stp': False, 'mac': bridge_mac('ac0')}
     assert converge(Bridge(kernel), [br('ac0')], 'deleted')['after'] == []
 
 
@@ -160,7 +159,8 @@ def test_bridge_never_takes_a_foreign_link():
 
 @pytest.mark.parametrize('item, field', [
     (br('ac0', mtu=67), 'mtu'), (br('ac0', mtu=70000), 'mtu'), (br('ac0', ['10.0.0.1']), 'addresses'),
-    (br('bridge-name-too-long'), 'name'), (br('a:b'), 'name'),
+    (br('bridge-name-too-long'), 'name'), (br('a:b'), 'name'), (br('ac0', mac='01:00:5e:00:00:01'), 'mac'),
+    (br('ac0', mac='02:00:00:00:00'), 'mac'),
 ])
 def test_bridge_bad_input_names_field_and_changes_nothing(item, field):
     kernel = FakeKernel()
@@ -177,6 +177,47 @@ def test_bridge_check_mode_and_diff_shape():
     result = converge(Bridge(kernel), [br('ac0', mtu=1400)], 'merged', check_mode=True)
     assert result['changed'] and result['before'][0]['mtu'] == 1500 and result['after'][0]['mtu'] == 1400
     assert kernel.calls == []
+
+
+@pytest.mark.parametrize('name', ['ac0', 'ctbr0', 'x' * 15, 'br-1', 'br-2'])
+def test_the_derived_bridge_mac_is_stable_unicast_local_and_never_a_workloads(name):
+    mac = bridge_mac(name)
+    assert mac == bridge_mac(name) and check_mac('b', 'mac', mac) == mac
+    first = int(mac[:2], 16)
+    assert not first & 1 and first & 2          # unicast, locally administered
+    assert not mac.startswith('02:')            # never a workload's: those are 02:42:<IPv4>
+    assert all(not mac_for(address).startswith(mac[:3]) for address in ('10.88.0.2', '172.30.0.1', '0.0.0.0'))
+    assert len({bridge_mac(other) for other in ('ac0', 'ctbr0', 'x' * 15, 'br-1', 'br-2')}) == 5
+
+
+def test_a_bridge_gets_its_mac_when_made_and_keeps_it():
+    kernel = FakeKernel()
+    result = converge(Bridge(kernel), [br('ac0'), br('ac1', mac='02:AA:00:00:00:01')], 'merged')
+    links = {link['name']: link for link in kernel.links(None)}
+    assert links['ac0']['mac'] == bridge_mac('ac0') and links['ac1']['mac'] == '02:aa:00:00:00:01'
+    assert [b['mac'] for b in result['after']] == [bridge_mac('ac0'), '02:aa:00:00:00:01']
+    assert bridge_mac('ac0') != bridge_mac('ac1')
+    # Read back in another spelling (upper case): compared canonically, no change.
+    next(link for link in kernel.linkmap[None] if link['name'] == 'ac1')['mac'] = '02:AA:00:00:00:01'
+    again = converge(Bridge(kernel), [br('ac0'), br('ac1', mac='02:aa:00:00:00:01')], 'replaced')
+    assert not again['changed'] and again['after'][1]['mac'] == '02:aa:00:00:00:01'
+
+
+def test_a_bridge_of_ours_with_another_mac_is_brought_to_it():
+    kernel = FakeKernel()
+    converge(Bridge(kernel), [br('ac0')], 'merged')
+    next(link for link in kernel.linkmap[None] if link['name'] == 'ac0')['mac'] = '02:00:00:00:00:01'
+    kernel.calls.clear()
+    check = converge(Bridge(kernel), [br('ac0')], 'overridden', check_mode=True)
+    assert check['changed'] and check['before'][0]['mac'] == '02:00:00:00:00:01'
+    assert check['after'][0]['mac'] == bridge_mac('ac0') and kernel.calls == []
+    result = converge(Bridge(kernel), [br('ac0')], 'overridden')
+    assert result['changed'] and result['after'][0]['mac'] == bridge_mac('ac0')
+    assert kernel.calls == [('link_set', None, 'ac0', ('mac',))]
+    # merged with a mac given changes it; merged without one keeps what is there.
+    converge(Bridge(kernel), [br('ac0', mac='02:00:00:00:00:02')], 'merged')
+    assert not converge(Bridge(kernel), [br('ac0', mtu=1500)], 'merged')['changed']
+    assert kernel.links(None)[-1]['mac'] == '02:00:00:00:00:02'
 
 
 # -- veth ------------------------------------------------------------------------------------------
@@ -241,6 +282,29 @@ def test_veth_missing_namespace_is_an_error_or_created_when_asked():
     assert err.value.details['field'] == 'netns' and kernel.calls == []
     result = converge(Veth(kernel, create_netns=True), [ve('vh1', 'eth0', 'nope')], 'merged')
     assert result['after'][0]['netns'] == 'nope' and kernel.netns_info('nope')['owned']
+
+
+def test_veth_check_mode_previews_a_first_run_whose_namespace_and_bridge_earlier_tasks_make():
+    kernel = FakeKernel()
+    config = [ve('vh1', 'eth0', 'extra', 'acnew', peer_mac='02:42:0A:58:00:02'), ve('vh2', 'eth0', 'n9')]
+    result = converge(Veth(kernel), config, 'merged', check_mode=True)
+    assert result['changed'] and kernel.calls == [] and result['before'] == []
+    assert result['after'] == [
+        {'name': 'vh1', 'peer': 'eth0', 'netns': 'extra', 'bridge': 'acnew', 'mtu': 1500, 'peer_mac': '02:42:0a:58:00:02'},
+        {'name': 'vh2', 'peer': 'eth0', 'netns': 'n9', 'bridge': None, 'mtu': 1500, 'peer_mac': None}]
+    # A real run still fails, naming what is missing.
+    with pytest.raises(ResourceError, match="veth 'vh1': bridge 'acnew' does not exist"):
+        converge(Veth(kernel), config, 'merged')
+    with pytest.raises(ResourceError, match="veth 'vh2': network namespace 'n9' does not exist"):
+        converge(Veth(kernel), [ve('vh2', 'eth0', 'n9')], 'merged')
+    assert kernel.calls == []
+    # What check mode can still see is still refused: a link that is no bridge, a peer name taken.
+    kernel.add_foreign_link(None, 'eth1')
+    with pytest.raises(ResourceError, match="bridge 'eth1' is a plain link"):
+        converge(Veth(kernel), [ve('vh1', 'eth0', 'extra', 'eth1')], 'merged', check_mode=True)
+    kernel.add_foreign_netns('theirs')
+    with pytest.raises(ResourceError, match="peer 'lo'"):
+        converge(Veth(kernel), [ve('vh1', 'lo', 'theirs')], 'merged', check_mode=True)
 
 
 def test_veth_conflicts_are_refused_before_any_change():
@@ -383,27 +447,24 @@ def test_netns_addr_duplicates_and_check_mode():
     assert result['changed'] and result['after'][0]['addresses'] == ['10.0.0.2/24'] and kernel.calls == []
 
 
+def test_netns_addr_check_mode_previews_a_namespace_or_interface_that_earlier_tasks_make():
+    kernel = lab()
+    config = [na('eth0', 'extra', ['10.88.0.2/16'], '10.88.0.1'), na('eth0', 'n1', ['10.89.0.2/16'])]
+    result = converge(NetnsAddr(kernel), config, 'merged', check_mode=True)
+    assert result['changed'] and kernel.calls == []
+    assert result['after'] == [
+        {'netns': 'extra', 'interface': 'eth0', 'addresses': ['10.88.0.2/16'], 'gateway': '10.88.0.1', 'routes': []},
+        {'netns': 'n1', 'interface': 'eth0', 'addresses': ['10.89.0.2/16'], 'gateway': None, 'routes': []}]
+    with pytest.raises(ResourceError, match="interface 'eth0' in network namespace 'extra': network namespace 'extra' "
+                                            "does not exist") as err:
+        converge(NetnsAddr(kernel), config, 'merged')
+    assert err.value.details == {'field': 'netns', 'index': 0}
+    with pytest.raises(ResourceError, match="interface 'eth0' in network namespace 'n1' does not exist") as err:
+        converge(NetnsAddr(kernel), config[1:], 'merged')
+    assert err.value.details == {'field': 'interface', 'index': 0} and kernel.calls == []
+
+
 # -- the shared main() of the four modules ----------------------------------------------------------
-class Exited(Exception):
-    pass
-
-
-class FakeModule:
-    def __init__(self, **params):
-        self.params = {'config': None, 'state': 'merged', **params}
-        self.check_mode = False
-        self._diff = False
-        self.result = None
-
-    def exit_json(self, **result):
-        self.result = result
-        raise Exited()
-
-    def fail_json(self, **result):
-        self.result = dict(result, failed=True)
-        raise Exited()
-
-
 def test_one_runner_converges_with_one_kernel_handle_and_closes_it(monkeypatch):
     kernel = FakeKernel()
     closed = []

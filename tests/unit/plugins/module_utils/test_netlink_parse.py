@@ -2,16 +2,13 @@
 # Copyright (c) 2026, anatomy.containers developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The netlink reads: messages captured from a real kernel (netlink_replies.json says what they hold), decoded by
-_netlink's own parser, compared with what pyroute2 makes of the same bytes, and replayed through NetlinkSocket."""
+"""The netlink reads: messages captured from a real kernel (tests/unit/fixtures/netlink_replies.json says what they
+hold), decoded by _netlink's own parser, compared with what pyroute2 makes of the same bytes, and replayed through NetlinkSocket."""
 
 from __future__ import annotations
 
-import binascii
 import errno
-import json
 import struct
-from pathlib import Path
 
 import pytest
 
@@ -19,29 +16,10 @@ from ansible_collections.anatomy.containers.plugins.module_utils import _netlink
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     MARK_BRIDGE, MARK_NETNS, MARK_VETH, MARK_VETH_PEER, NetlinkSocket, parse_address, parse_link, parse_route,
 )
+from ansible_collections.anatomy.containers.tests.unit.support.netlink_fakes import (
+    HEADER, ReplaySock, chunks, messages, payloads,
+)
 
-REPLIES = json.loads((Path(__file__).parent / 'netlink_replies.json').read_text())
-HEADER = struct.Struct('=IHHII')
-
-
-def chunks(name):
-    return [binascii.unhexlify(chunk) for chunk in REPLIES[name]]
-
-
-def messages(name):
-    """[(type, whole message bytes)] of a capture."""
-    out = []
-    for data in chunks(name):
-        offset = 0
-        while offset < len(data):
-            length, kind = HEADER.unpack_from(data, offset)[:2]
-            out.append((kind, data[offset:offset + length]))
-            offset += (length + 3) & ~3
-    return out
-
-
-def payloads(name, kind):
-    return [msg[HEADER.size:] for msg_kind, msg in messages(name) if msg_kind == kind]
 
 
 RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 20, 24
@@ -104,35 +82,6 @@ def test_routes_decode_destination_gateway_table_and_protocol():
                     {'family': 2, 'table': 254, 'proto': 166, 'oif': 2, 'dst': '10.9.0.0/16', 'via': None}]
     six = [parse_route(p) for p in payloads('capb_routes_10', RTM_NEWROUTE)]
     assert six == [{'family': 10, 'table': 254, 'proto': 166, 'oif': 2, 'dst': '::/0', 'via': '2001:db8::1'}]
-
-
-class ReplaySock:
-    """A socket that answers each request with a capture, its sequence numbers made the request's."""
-
-    def __init__(self, *captures):
-        self.captures = list(captures)
-        self.sent = []
-        self.pending = []
-        self.closed = False
-
-    def send(self, data):
-        self.sent.append(data)
-        seq = HEADER.unpack_from(data)[3]
-        self.pending = []
-        for chunk in chunks(self.captures.pop(0)):
-            chunk = bytearray(chunk)
-            offset = 0
-            while offset < len(chunk):
-                struct.pack_into('=I', chunk, offset + 8, seq)
-                offset += (HEADER.unpack_from(chunk, offset)[0] + 3) & ~3
-            self.pending.append(bytes(chunk))
-        return len(data)
-
-    def recv(self, _size):
-        return self.pending.pop(0)
-
-    def close(self):
-        self.closed = True
 
 
 def test_socket_dumps_links_and_addresses_and_gets_one_link():

@@ -10,69 +10,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _netlink
-
-
-def link(index, name, alias=None, kind=None, **extra):
-    found = {'index': index, 'name': name, 'kind': kind, 'alias': alias, 'mtu': 1500, 'up': True, 'master': None,
-             'mac': '02:00:00:00:00:0a', 'peer_index': None, 'peer_nsid': None, 'stp': None}
-    found.update(extra)
-    return found
-
-
-class FakeSocket:
-    """Stands in for NetlinkSocket (the reads): the links of FakeIPRoute.LINKS, every dump counted."""
-    instances = []
-
-    def __init__(self):
-        self.dumps = 0
-        self.closed = False
-        FakeSocket.instances.append(self)
-
-    def close(self):
-        self.closed = True
-
-    def links(self):
-        self.dumps += 1
-        return [dict(found) for found in FakeIPRoute.LINKS]
-
-    def link(self, name):
-        return next((dict(found) for found in FakeIPRoute.LINKS if found['name'] == name), None)
-
-
-class FakeIPRoute:
-    """Stands in for pyroute2's IPRoute (the writes): records each request, applies link adds and sets."""
-    instances = []
-    LINKS = []
-
-    def __init__(self, **kwargs):
-        self.kwargs = kwargs
-        self.calls = []
-        self.closed = False
-        FakeIPRoute.instances.append(self)
-
-    def close(self):
-        self.closed = True
-
-    def link(self, command, **kwargs):
-        self.calls.append(('link', command, kwargs))
-        if command == 'add':
-            FakeIPRoute.LINKS.append(link(10 + len(FakeIPRoute.LINKS), kwargs['ifname'], kind=kwargs.get('kind')))
-            if kwargs.get('kind') == 'veth':  # the tests put the peer in the same namespace
-                FakeIPRoute.LINKS.append(link(10 + len(FakeIPRoute.LINKS), kwargs['peer']['ifname'], kind='veth'))
-        elif command == 'set':
-            found = next(found for found in FakeIPRoute.LINKS if found['index'] == kwargs['index'])
-            for key, field in (('mtu', 'mtu'), ('ifalias', 'alias'), ('master', 'master'), ('address', 'mac')):
-                if key in kwargs:
-                    found[field] = kwargs[key] or None
-            if 'state' in kwargs:
-                found['up'] = kwargs['state'] == 'up'
-        return ()
-
-    def addr(self, command, **kwargs):
-        self.calls.append(('addr', command, kwargs))
-
-    def route(self, command, **kwargs):
-        self.calls.append(('route', command, kwargs))
+from ansible_collections.anatomy.containers.tests.unit.support.netlink_fakes import FakeIPRoute, FakeSocket, link
 
 
 @pytest.fixture
@@ -123,6 +61,15 @@ def test_bridge_is_created_marked_and_up(kernel):
     adds = [c for c in calls('link') if c[1] in ('add', 'set')]
     assert adds[0] == ('link', 'add', {'ifname': 'ac1', 'kind': 'bridge', 'br_stp_state': 0})
     assert adds[1][2] == {'index': 13, 'mtu': 1400, 'ifalias': _netlink.MARK_BRIDGE, 'state': 'up'}
+
+
+def test_a_bridge_mac_is_set_in_the_request_that_creates_it(kernel):
+    kernel.bridge_add('ac1', 1500, False, '06:12:34:56:78:9a')
+    assert calls('link')[0] == ('link', 'add', {'ifname': 'ac1', 'kind': 'bridge', 'br_stp_state': 0,
+                                                'address': '06:12:34:56:78:9a'})
+    kernel.link_set(None, 'ac1', mac='06:12:34:56:78:9A')      # compared in lower case: nothing to send
+    kernel.link_set(None, 'ac0', mac='06:00:00:00:00:01')
+    assert calls('link')[-1] == ('link', 'set', {'index': 3, 'address': '06:00:00:00:00:01'})
 
 
 def test_veth_is_created_attached_and_up_then_marked_at_both_ends(kernel):

@@ -2,18 +2,36 @@
 # Copyright (c) 2026, anatomy.containers developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""An in-memory kernel with the interface of _netlink.Netlink: no root, no real namespaces."""
+"""Stand-ins for the kernel in the netlink unit tests: no root, no real netlink, no namespaces.
+
+* :class:`FakeKernel`: an in-memory kernel with the interface of ``_netlink.Netlink`` (the resources' tests);
+* :class:`FakeSocket` and :class:`FakeIPRoute`: a ``NetlinkSocket`` (reads) and pyroute2's ``IPRoute``
+  (writes, recorded) under a real ``Netlink`` (the requests' tests), with :func:`link` to describe a link;
+* :class:`ReplaySock`: a socket that answers with replies captured from a real kernel
+  (``tests/unit/fixtures/netlink_replies.json``, see :data:`REPLIES`), with :func:`chunks`,
+  :func:`messages` and :func:`payloads` to read those captures;
+* :class:`FakeModule`: the part of ``AnsibleModule`` that ``run_module`` uses.
+"""
 
 from __future__ import annotations
 
+import binascii
 import errno
 import itertools
+import json
+import struct
 
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     MARK_BRIDGE, MARK_NETNS, MARK_VETH, MARK_VETH_PEER,
 )
+from ansible_collections.anatomy.containers.tests.unit.support import load_fixture
+
+#: The netlink replies captured on a lab host ({capture name: [hex string per recv()]}; its "_about" says what).
+REPLIES = json.loads(load_fixture('netlink_replies.json'))
+HEADER = struct.Struct('=IHHII')
 
 
+# -- an in-memory kernel ------------------------------------------------------------------------------
 class FakeKernel:
     def __init__(self):
         self.namespaces = {}        # name -> {'owned': bool, 'lo_up': bool}
@@ -101,10 +119,10 @@ class FakeKernel:
                 return link
         raise OSError(errno.ENODEV, 'no link %r' % name)
 
-    def bridge_add(self, name, mtu, stp):
+    def bridge_add(self, name, mtu, stp, mac=None):
         self.calls.append(('bridge_add', name))
         self._exists(None, name)
-        self.linkmap[None].append(self._new_link(name, 'bridge', alias=MARK_BRIDGE, mtu=mtu, stp=stp))
+        self.linkmap[None].append(self._new_link(name, 'bridge', alias=MARK_BRIDGE, mtu=mtu, stp=stp, mac=mac))
 
     def _exists(self, ns, name):
         if any(link['name'] == name for link in self.linkmap[ns]):
@@ -166,3 +184,138 @@ class FakeKernel:
     def route_del(self, ns, ifname, dst, via):
         self.calls.append(('route_del', ns, ifname, dst, via))
         self.rts[ns].remove({'oif': self._link(ns, ifname)['index'], 'dst': dst, 'via': via})
+
+
+# -- a real Netlink over recording stand-ins -------------------------------------------------------------
+def link(index, name, alias=None, kind=None, **extra):
+    found = {'index': index, 'name': name, 'kind': kind, 'alias': alias, 'mtu': 1500, 'up': True, 'master': None,
+             'mac': '02:00:00:00:00:0a', 'peer_index': None, 'peer_nsid': None, 'stp': None}
+    found.update(extra)
+    return found
+
+
+class FakeSocket:
+    """Stands in for NetlinkSocket (the reads): the links of FakeIPRoute.LINKS, every dump counted."""
+    instances = []
+
+    def __init__(self):
+        self.dumps = 0
+        self.closed = False
+        FakeSocket.instances.append(self)
+
+    def close(self):
+        self.closed = True
+
+    def links(self):
+        self.dumps += 1
+        return [dict(found) for found in FakeIPRoute.LINKS]
+
+    def link(self, name):
+        return next((dict(found) for found in FakeIPRoute.LINKS if found['name'] == name), None)
+
+
+class FakeIPRoute:
+    """Stands in for pyroute2's IPRoute (the writes): records each request, applies link adds and sets."""
+    instances = []
+    LINKS = []
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.calls = []
+        self.closed = False
+        FakeIPRoute.instances.append(self)
+
+    def close(self):
+        self.closed = True
+
+    def link(self, command, **kwargs):
+        self.calls.append(('link', command, kwargs))
+        if command == 'add':
+            FakeIPRoute.LINKS.append(link(10 + len(FakeIPRoute.LINKS), kwargs['ifname'], kind=kwargs.get('kind')))
+            if kwargs.get('kind') == 'veth':  # the tests put the peer in the same namespace
+                FakeIPRoute.LINKS.append(link(10 + len(FakeIPRoute.LINKS), kwargs['peer']['ifname'], kind='veth'))
+        elif command == 'set':
+            found = next(found for found in FakeIPRoute.LINKS if found['index'] == kwargs['index'])
+            for key, field in (('mtu', 'mtu'), ('ifalias', 'alias'), ('master', 'master'), ('address', 'mac')):
+                if key in kwargs:
+                    found[field] = kwargs[key] or None
+            if 'state' in kwargs:
+                found['up'] = kwargs['state'] == 'up'
+        return ()
+
+    def addr(self, command, **kwargs):
+        self.calls.append(('addr', command, kwargs))
+
+    def route(self, command, **kwargs):
+        self.calls.append(('route', command, kwargs))
+
+
+# -- captured replies ------------------------------------------------------------------------------------
+def chunks(name):
+    return [binascii.unhexlify(chunk) for chunk in REPLIES[name]]
+
+
+def messages(name):
+    """[(type, whole message bytes)] of a capture."""
+    out = []
+    for data in chunks(name):
+        offset = 0
+        while offset < len(data):
+            length, kind = HEADER.unpack_from(data, offset)[:2]
+            out.append((kind, data[offset:offset + length]))
+            offset += (length + 3) & ~3
+    return out
+
+
+def payloads(name, kind):
+    return [msg[HEADER.size:] for msg_kind, msg in messages(name) if msg_kind == kind]
+
+
+class ReplaySock:
+    """A socket that answers each request with a capture, its sequence numbers made the request's."""
+
+    def __init__(self, *captures):
+        self.captures = list(captures)
+        self.sent = []
+        self.pending = []
+        self.closed = False
+
+    def send(self, data):
+        self.sent.append(data)
+        seq = HEADER.unpack_from(data)[3]
+        self.pending = []
+        for chunk in chunks(self.captures.pop(0)):
+            chunk = bytearray(chunk)
+            offset = 0
+            while offset < len(chunk):
+                struct.pack_into('=I', chunk, offset + 8, seq)
+                offset += (HEADER.unpack_from(chunk, offset)[0] + 3) & ~3
+            self.pending.append(bytes(chunk))
+        return len(data)
+
+    def recv(self, _size):
+        return self.pending.pop(0)
+
+    def close(self):
+        self.closed = True
+
+
+# -- AnsibleModule ----------------------------------------------------------------------------------------
+class Exited(Exception):
+    pass
+
+
+class FakeModule:
+    def __init__(self, **params):
+        self.params = {'config': None, 'state': 'merged', **params}
+        self.check_mode = False
+        self._diff = False
+        self.result = None
+
+    def exit_json(self, **result):
+        self.result = result
+        raise Exited()
+
+    def fail_json(self, **result):
+        self.result = dict(result, failed=True)
+        raise Exited()
