@@ -188,10 +188,11 @@ class OverlayMount(_Mounts):
             raise ResourceError('%s: lower must list at least one directory' % what, field='lower')
         for layer in lower:
             _check_path(what, 'lower', layer, OVERLAY_PATH_FORBIDDEN)
-            if not os.path.isdir(layer) and not (self.check_mode and not os.path.lexists(layer)):
-                # In check mode a missing layer is one an earlier task of the run (layer) would build.
-                raise ResourceError('%s: lower dir %s does not exist (or is not a directory)' % (what, layer),
-                                    field='lower')
+            # Missing, it is a prerequisite (the layer task builds it); there but no directory, a mistake.
+            message = '%s: lower dir %s does not exist (or is not a directory)' % (what, layer)
+            if os.path.lexists(layer) and not os.path.isdir(layer):
+                raise ResourceError(message, field='lower')
+            self.prerequisite(os.path.isdir(layer), message, field='lower')
         if len(set(lower)) != len(lower):
             raise ResourceError('%s: lower lists a directory twice' % what, field='lower')
         upper, work = item.get('upper'), item.get('work')
@@ -679,10 +680,11 @@ class BindVolume(_Mounts):
         root, target = item.get('root'), item.get('target')
         what = self.describe((root, target))
         _check_path(what, 'root', root)
-        # In check mode a missing root is one an earlier task of the run (overlay_mount) would make.
-        assumed = self.check_mode and not os.path.lexists(root)
-        if not os.path.isdir(root) and not assumed:
+        # Missing, the root is a prerequisite (overlay_mount makes it); there but no directory, a mistake.
+        if os.path.lexists(root) and not os.path.isdir(root):
             raise ResourceError('%s: root %s is not a directory' % (what, root), field='root')
+        assumed = not self.prerequisite(os.path.isdir(root), '%s: root %s is not a directory' % (what, root),
+                                        field='root')
         _check_path(what, 'target', target)
         if target == '/':
             raise ResourceError('%s: target must not be the root itself' % what, field='target')
