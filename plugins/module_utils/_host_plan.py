@@ -420,7 +420,14 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
         if network not in known_networks:
             problems.add(where, 'network %r is not one of %s (%s)'
                          % (network, NETWORKS_VAR, ', '.join(sorted(str(n) for n in known_networks)) or 'none'))
-        for position, port in enumerate(workload.get('published_ports') or []):
+        address = workload.get('address')
+        if address not in (None, '') and not _is_ipv4(address):
+            problems.add(where, 'address %r is not an IPv4 address' % (address,))
+        published = workload.get('published_ports') or []
+        if not isinstance(published, list):
+            problems.add(where, 'published_ports must be a list, like ["80:8080"]')
+            published = []
+        for position, port in enumerate(published):
             text = port if isinstance(port, str) else str(port)
             try:
                 spec = _port_spec(port)
@@ -443,8 +450,11 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
                     problems.add(where, 'layers[%d] %r is not one of %s (%s) nor an absolute path'
                                  % (position, layer, LAYERS_VAR, ', '.join(sorted(layer_names)) or 'none'))
         volumes = workload.get('volumes') or []
+        if not isinstance(volumes, list):
+            problems.add(where, 'volumes must be a list of mappings with target and name or source')
+            volumes = []
         targets = {}
-        for position, volume in enumerate(volumes if isinstance(volumes, list) else [volumes]):
+        for position, volume in enumerate(volumes):
             _check_volume(volume, '%s: volumes[%d]' % (where, position), problems, targets)
         try:
             argv = command_argv(workload.get('command')) if workload.get('command') else []

@@ -271,3 +271,11 @@ def test_the_host_read_is_one_command_and_parses_back():
     assert facts['texts'][read.address_record] == '{"ctbr0": {"web": "10.88.0.2"}}\n'
     assert facts['dirs']['/srv/layer one']['directory'] and facts['dirs']['/var/lib/anatomy']['mode'] == '0711'
     assert facts['installed'] == ['nftables'] and facts['texts']['/etc/resolv.conf'] == ''
+
+
+def test_fields_of_the_wrong_shape_are_named_not_crashed_on():
+    errors = problems([wl('web', address='ten', published_ports='80:8080', volumes={'name': 'v'}, environment=['A'])])
+    text = '\n'.join(errors)
+    assert "workload 'web': address 'ten' is not an IPv4 address" in text
+    assert "published_ports must be a list" in text and 'volumes must be a list' in text
+    assert 'environment must be a mapping' in text
