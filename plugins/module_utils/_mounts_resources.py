@@ -373,7 +373,9 @@ class OverlayMount(_Mounts):
         if not item['upper']:
             return
         table = self.mount_table()
-        below = [m.mount_point for tree in (item['upper'], item['work']) for m in table.under(tree)]
+        # The kernel lists mount points by their resolved path: an upper reached through a symlink is looked up there too.
+        trees = {path for tree in (item['upper'], item['work']) for path in (tree, os.path.realpath(tree))}
+        below = sorted({m.mount_point for tree in trees for m in table.under(tree)})
         if below:
             raise ResourceError('overlay %r: purge would remove its upper and work dirs, but %s %s mounted below them; '
                                 'nothing is removed. Unmount %s first' % (
