@@ -7,11 +7,16 @@
 
 This is a private module_util: its API may change without notice.
 
-Each class takes a kernel handle (:class:`._mounts.Kernel`, or a fake in unit tests) and a
-:class:`._mounts.Records` directory. A mount is ours when a record under RECORD_DIR names it and
-/proc/self/mountinfo still shows it as we made it; every other mount point is someone else's.
-A volume is ours when its directory holds the marker file :data:`VOLUME_MARKER`, which only
-this collection writes, and only when it created the directory.
+:class:`OverlayMount` and :class:`BindVolume` are the resources; each takes a kernel handle
+(:class:`._mounts.Kernel`, or a fake in unit tests) and a :class:`._mounts.Records` directory. A mount
+is ours when a record under RECORD_DIR names it and /proc/self/mountinfo still shows it as we made it;
+every other mount point is someone else's. BindVolume mounts; the volumes it binds are a
+:class:`VolumeStore`'s (a volume is ours when its directory holds the marker file :data:`VOLUME_MARKER`,
+which only this collection writes, and only when it created the directory), the files it writes and
+binds (``content``) a :class:`ContentFiles`'s.
+
+In check mode (``check_mode``, set by :func:`._resource.converge`) a lower dir or a root that does not
+exist yet is taken to be one an earlier task of the same run makes: the plan is made as if it existed.
 """
 
 from __future__ import annotations
@@ -373,7 +378,9 @@ class OverlayMount(_Mounts):
         if not item['upper']:
             return
         table = self.mount_table()
-        below = [m.mount_point for tree in (item['upper'], item['work']) for m in table.under(tree)]
+        # The kernel lists mount points by their resolved path: an upper reached through a symlink is looked up there too.
+        trees = {path for tree in (item['upper'], item['work']) for path in (tree, os.path.realpath(tree))}
+        below = sorted({m.mount_point for tree in trees for m in table.under(tree)})
         if below:
             raise ResourceError('overlay %r: purge would remove its upper and work dirs, but %s %s mounted below them; '
                                 'nothing is removed. Unmount %s first' % (

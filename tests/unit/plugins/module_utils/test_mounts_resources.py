@@ -257,6 +257,19 @@ def test_purge_refuses_to_remove_through_a_mount(tmp):
     assert (tmp / 'c1' / 'upper' / 'vol' / 'data').read_text() == 'keep'
 
 
+def test_purge_finds_a_mount_below_an_upper_reached_through_a_symlink(tmp):
+    kernel = FakeKernel()
+    (tmp / 'real').mkdir()
+    os.symlink(tmp / 'real', tmp / 'link')
+    item = dict(ovl(tmp), upper=str(tmp / 'link' / 'upper'), work=str(tmp / 'link' / 'work'))
+    converge(overlay_resource(tmp, kernel), [item], 'merged')
+    (tmp / 'real' / 'upper' / 'vol').mkdir()
+    kernel.add(str(tmp / 'real' / 'upper' / 'vol'))
+    with pytest.raises(ResourceError, match='real/upper/vol is mounted below them'):
+        converge(overlay_resource(tmp, kernel, purge=True), None, 'deleted')
+    assert (tmp / 'real' / 'upper' / 'vol').is_dir()
+
+
 def test_check_mode_assumes_layers_an_earlier_task_builds(tmp):
     kernel = FakeKernel()
     item = ovl(tmp, 'w/c1', lower=('new', 'l1'))

@@ -136,3 +136,21 @@ def test_bind_main_content_with_a_volume_names_the_field(kernel, tmp_path, outpu
     result = output()
     assert result['failed'] and 'content goes with source' in result['msg']
     assert (result['index'], result['field']) == (0, 'content') and kernel.calls == []
+
+
+def test_main_check_mode_previews_what_earlier_tasks_would_make(kernel, tmp_path, output):
+    """main() hands check mode to the resources: a missing layer and a missing root are assumed, for check mode only."""
+    (tmp_path / 'base').mkdir()
+    rootfs = tmp_path / 'w' / 'rootfs'
+    overlay = {'config': [{'path': str(rootfs), 'lower': [str(tmp_path / 'app'), str(tmp_path / 'base')],
+                           'upper': str(tmp_path / 'w' / 'upper'), 'work': str(tmp_path / 'w' / 'work')}]}
+    binds = {'config': [{'root': str(rootfs), 'target': '/etc/hostname', 'source': str(tmp_path / 'w' / 'hostname'),
+                         'content': 'web\n'}], 'volumes_root': str(tmp_path / 'v')}
+    for module, args in ((overlay_mount, overlay), (bind_volume, binds)):
+        run_main(module, args, check=True)
+        result = output()
+        assert result['changed'] and len(result['after']) == 1, result
+        run_main(module, args)
+        result = output()
+        assert result['failed'] and (result['index'], result['field']) == (0, 'lower' if module is overlay_mount else 'root')
+    assert kernel.calls == [] and not (tmp_path / 'w').exists() and not (tmp_path / 'v').exists()
