@@ -1,3 +1,6 @@
+# Copyright (c) 2026, anatomy.containers developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 # anatomy.containers: `make site` runs the main job, `make test` passes the tests.
 # Every target does its own set-up: Debian packages (from bindep.txt), a venv with the
 # pinned toolchain (requirements-dev.txt), the collection built and installed.
@@ -27,11 +30,11 @@ export ANSIBLE_PIPELINING := True
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help setup system-deps venv collection site site-teardown site-down lab-up lab-down \
-        test unit sanity lint changelog-lint integration molecule bench clean
+        test unit reuse sanity lint changelog-lint integration molecule bench clean
 
 help:
 	@echo 'make site   bring up the lab and run site.yml against it (SITE_HOSTS=$(SITE_HOSTS))'
-	@echo 'make test   every quality gate: unit, sanity, lint, changelog, integration, molecule'
+	@echo 'make test   every quality gate: unit, reuse, sanity, lint, changelog, integration, molecule'
 	@echo 'make site-down   remove the lab that make site brought up'
 
 setup: system-deps venv
@@ -81,10 +84,14 @@ site-teardown:
 
 site-down: lab-down
 
-test: setup unit sanity lint changelog-lint integration molecule
+test: setup unit reuse sanity lint changelog-lint integration molecule
 
 unit: $(VENV)/.stamp $(DEV)/ansible_collections/anatomy/containers
 	PYTHONPATH=$(DEV) $(BIN)/pytest $(PYTEST_FLAGS) tests/unit
+
+# Licensing (https://reuse.software): every file has a licence and copyright, in its header or in REUSE.toml.
+reuse: $(VENV)/.stamp
+	$(BIN)/reuse lint
 
 # ansible-test needs the collection under ansible_collections/NAMESPACE/NAME: a copy of the
 # files git knows, so nothing untracked or ignored is checked. The copy gets a git repository of

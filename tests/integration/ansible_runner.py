@@ -10,10 +10,35 @@ import os
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+
+#: Every process an ansible-playbook of this test session starts carries RUN_MARK=RUN_ID in its environment
+#: (workers, ssh, ssh masters, their proxies): how the session finds what it left behind, whatever the
+#: process's parent or session now is. A pytest-xdist worker imports this module on its own: an id of its own.
+RUN_MARK = 'ANATOMY_TEST_RUN'
+RUN_ID = uuid.uuid4().hex
+
+
+def processes_marked(name: str, value: str) -> dict:
+    """{pid: command line} of the live processes whose environment holds NAME=VALUE (zombies show none)."""
+    wanted = ('%s=%s' % (name, value)).encode()
+    found = {}
+    for entry in os.scandir('/proc'):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open('/proc/%s/environ' % entry.name, 'rb') as environ:
+                if wanted not in environ.read().split(b'\0'):
+                    continue
+            with open('/proc/%s/cmdline' % entry.name, 'rb') as cmdline:
+                found[int(entry.name)] = cmdline.read().replace(b'\0', b' ').decode(errors='replace').strip()
+        except OSError:  # gone meanwhile
+            continue
+    return found
 
 
 def ansible_env(extra: dict | None = None) -> dict:
@@ -28,6 +53,7 @@ def ansible_env(extra: dict | None = None) -> dict:
         'ANSIBLE_RETRY_FILES_ENABLED': 'False',
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_DEPRECATION_WARNINGS': 'False',
+        RUN_MARK: RUN_ID,
     })
     env.update(extra or {})
     return env

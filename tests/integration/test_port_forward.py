@@ -12,11 +12,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.integration.ansible_runner import ansible_env
+from tests.integration.ansible_runner import ansible_env, processes_marked
 from tests.integration.test_nat_masquerade_topology import BACKENDS, NET_A, W1, W2, Topology
 
 PF = 'anatomy.containers.port_forward'
@@ -178,13 +179,42 @@ def test_hand_made_rules_survive_every_state_and_teardown_is_clean(ansible, host
     assert snapshot() == before
 
 
-def _playbook(lab, host_name, tasks) -> subprocess.Popen:
+KILL_MARK = 'ANATOMY_TEST_PLAYBOOK'
+
+
+def _playbook(lab, host_name, tasks) -> tuple:
+    """Start ansible-playbook on TASKS; return (process, mark): every process of the run carries KILL_MARK=mark."""
     play = [{'hosts': host_name, 'gather_facts': False, 'tasks': tasks}]
     tmp = Path(tempfile.mkdtemp(prefix='anatomy-it-kill-'))
     (tmp / 'play.yml').write_text(json.dumps(play))
     argv = [str(Path(sys.executable).with_name('ansible-playbook')), '-i', str(lab.inventory), str(tmp / 'play.yml')]
-    return subprocess.Popen(argv, env=ansible_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    mark = uuid.uuid4().hex
+    proc = subprocess.Popen(argv, env=ansible_env({KILL_MARK: mark}), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return proc, mark
+
+
+def _kill_run(proc: subprocess.Popen, mark: str, timeout: float = 30) -> None:
+    """SIGKILL the whole run, as a crash or an OOM kill would, and reap it: nothing of it outlives this call.
+
+    Not only the process group: ansible-playbook's workers leave it (setsid) and its SSH masters daemonize.
+    Every process with the run's mark is killed, again until none is left (one may have been forking).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = processes_marked(KILL_MARK, mark)
+        if not left:
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError('processes of a killed ansible-playbook run would not end: %r' % left)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.poll()  # reap ours: a zombie shows no mark
+        time.sleep(0.05)
+    proc.wait(timeout=timeout)
 
 
 def test_a_kill_mid_run_never_leaves_half_a_rule_set(ansible, host, lab, topo, backend):
@@ -192,11 +222,10 @@ def test_a_kill_mid_run_never_leaves_half_a_rule_set(ansible, host, lab, topo, b
     small = [web(80)]
     for attempt, delay in enumerate((0.8, 1.2, 1.6, 2.0, 2.4, 3.0)):
         config = big if attempt % 2 == 0 else small
-        proc = _playbook(lab, host.name, [{PF: {'backend': backend, 'config': config, 'state': 'overridden'}}])
+        proc, mark = _playbook(lab, host.name, [{PF: {'backend': backend, 'config': config, 'state': 'overridden'}}])
         time.sleep(delay)
-        # The playbook's whole process group (ansible-playbook, its workers, their ssh): ours, by id.
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        # The whole run (ansible-playbook, its workers, their ssh): ours, by the mark it carries.
+        _kill_run(proc, mark)
         # Whatever was loaded is whole: what is read back renders to exactly what is loaded.
         gathered = ansible(host, PF, {'backend': backend, 'state': 'gathered'})
         assert gathered['_status'] == 'ok', gathered.get('msg')

@@ -9,7 +9,7 @@ import copy
 
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine, iptables as ipt
 from tests.unit.support import load_fixture
-from tests.unit.support.resource_fakes import Exit, FakeModule as _FakeModule  # noqa: F401 (Exit: for the tests)
+from tests.unit.support.resource_fakes import FakeModule as _FakeModule
 
 # Real outputs captured on a lab host (Debian 12: nft 1.0.6, iptables 1.8.9 nf_tables) after runs of
 # nat_masquerade (10.88.0.0/24, and 10.89.0.0/24 isolated) and port_forward (tcp 80 -> 10.88.0.3:8080 "web";

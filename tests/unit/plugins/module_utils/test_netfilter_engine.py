@@ -14,7 +14,8 @@ import pytest
 from ansible_collections.anatomy.containers.plugins.module_utils import _netlink as netlink
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine
-from tests.unit.support.netfilter_fakes import EMPTY, FOREIGN, Exit, FakeIptables, FakeModule, FakeRunner
+from tests.unit.support.netfilter_fakes import EMPTY, FOREIGN, FakeIptables, FakeModule, FakeRunner
+from tests.unit.support.resource_fakes import Exit
 
 def run(runner, resource_class, sysctl_file=None, **params):
     module = FakeModule(**params)
