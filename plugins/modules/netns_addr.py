@@ -41,8 +41,8 @@ options:
           - The named network namespace (C(/run/netns/NAME)) the interface is in. Not given, the host's namespace.
           - The namespace must exist, and the interface in it.
           - In check mode a namespace or an interface that does not exist is assumed to be made by an earlier task of
-            the same run (M(anatomy.containers.netns), M(anatomy.containers.veth), which made nothing in check mode):
-            the addresses and routes are reported as they would be set. A real run fails.
+            the same run (M(anatomy.containers.netns), M(anatomy.containers.veth), which made nothing in check mode),
+            and the addresses and routes are reported as they would be set. A real run fails.
         type: str
       interface:
         description:

@@ -50,8 +50,8 @@ options:
         description:
           - The named network namespace (C(/run/netns/NAME)) the peer lives in.
           - When it does not exist the module fails, unless O(create_netns=true). In check mode it is assumed to be made
-            by an earlier task of the same run (M(anatomy.containers.netns), which made nothing in check mode): the pair
-            is reported as it would be made.
+            by an earlier task of the same run (M(anatomy.containers.netns), which made nothing in check mode), and the
+            pair is reported as it would be made.
           - Not given for a new pair, or with O(state=replaced) or O(state=overridden), the peer stays in the host's
             namespace.
         type: str
