@@ -777,6 +777,35 @@ def check_network(what: str, field: str, value) -> str:
         raise ResourceError('%s: %s %r has host bits set' % (what, field, value), field=field) from None
 
 
+def ipv4_network(value, what: str) -> ipaddress.IPv4Network:
+    """A canonical IPv4 network (no host bits), or ResourceError starting with ``what``.
+
+    The one IPv4-only network rule: the networks of nat_masquerade, a published port's allowed sources.
+    """
+    try:
+        net = ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        raise ResourceError('%s: %r is not an IPv4 network' % (what, value)) from None
+    if net.version != 4:
+        raise ResourceError('%s: %r: only IPv4 is supported for now' % (what, value))
+    try:
+        ipaddress.ip_network(str(value))
+    except ValueError:
+        raise ResourceError('%s: %r has host bits set; write %s' % (what, value, net)) from None
+    return net
+
+
+def ipv4_address(value, what: str) -> str:
+    """An IPv4 address, canonical (no leading zeros accepted), or ResourceError starting with ``what``."""
+    try:
+        addr = ipaddress.ip_address(str(value))
+    except ValueError:
+        raise ResourceError('%s: %r is not an IPv4 address' % (what, value)) from None
+    if addr.version != 4:
+        raise ResourceError('%s: %r: only IPv4 is supported for now' % (what, value))
+    return str(addr)
+
+
 def address_sort_key(cidr: str):
     iface = ipaddress.ip_interface(cidr)
     return (iface.version, int(iface.ip), iface.network.prefixlen)

@@ -18,6 +18,10 @@ import re
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._linux import ifname_problem
+# The IPv4 rules live with the other address rules, in _netlink.
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (  # noqa: F401 pylint: disable=unused-import
+    ipv4_address as address, ipv4_network as network,
+)
 
 PROTOCOLS = ('tcp', 'udp')
 MODES = ('nat', 'routed')
@@ -25,31 +29,6 @@ ANY_ADDRESS = '0.0.0.0'
 # nft limits a comment to 128 bytes; iptables' comment match to 256. Ours sits inside both with the tag.
 COMMENT_MAX = 96
 _COMMENT_OK = re.compile(r'^[A-Za-z0-9 _.,:;/+=@()\[\]-]*$')
-
-
-def network(value, what: str) -> ipaddress.IPv4Network:
-    """A canonical IPv4 network (no host bits), or ResourceError."""
-    try:
-        net = ipaddress.ip_network(str(value), strict=False)
-    except ValueError:
-        raise ResourceError('%s: %r is not an IPv4 network' % (what, value))
-    if net.version != 4:
-        raise ResourceError('%s: %r: only IPv4 is supported for now' % (what, value))
-    try:
-        ipaddress.ip_network(str(value))
-    except ValueError:
-        raise ResourceError('%s: %r has host bits set; write %s' % (what, value, net))
-    return net
-
-
-def address(value, what: str) -> str:
-    try:
-        addr = ipaddress.ip_address(str(value))
-    except ValueError:
-        raise ResourceError('%s: %r is not an IPv4 address' % (what, value))
-    if addr.version != 4:
-        raise ResourceError('%s: %r: only IPv4 is supported for now' % (what, value))
-    return str(addr)
 
 
 def port_range(value, what: str) -> tuple[int, int]:

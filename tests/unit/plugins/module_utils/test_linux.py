@@ -2,7 +2,7 @@
 # Copyright (c) 2026, anatomy.containers developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""_linux: the one home of libc, the namespace and mount calls, their flags and the interface-name rule."""
+"""One home each: libc, the namespace and mount calls and their flags, the interface-name rule (_linux), IPv4 (_netlink)."""
 
 from __future__ import annotations
 
@@ -66,3 +66,16 @@ def test_netlink_and_netfilter_follow_the_same_rule(name):
 @pytest.mark.parametrize('workload', ['web', 'abcdefghij', 'abcdefghijk', 'a-long-workload-name'])
 def test_workload_link_names_are_valid_interface_names(workload):
     assert _linux.ifname_problem(link_name(workload)) is None
+
+
+@pytest.mark.parametrize('value, message', [
+    ('10.88.0.1/24', "host bits set; write 10.88.0.0/24"), ('fd00::/64', 'only IPv4'), ('nonsense', 'not an IPv4 network'),
+])
+def test_ipv4_networks_have_one_home(value, message):
+    assert model.network is _netlink.ipv4_network and model.address is _netlink.ipv4_address
+    assert str(_netlink.ipv4_network('10.88.0.0/24', 'n')) == '10.88.0.0/24'
+    with pytest.raises(ResourceError, match=message):
+        _netlink.ipv4_network(value, 'network')
+    assert _netlink.ipv4_address('10.0.0.1', 'a') == '10.0.0.1'
+    with pytest.raises(ResourceError, match='not an IPv4 address'):
+        _netlink.ipv4_address('127.000.0.1', 'a')
