@@ -77,7 +77,6 @@ RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_LINK = 253
 
 
-
 def owned(alias) -> bool:
     return bool(alias) and alias.startswith(OWNER_MARK)
 

@@ -507,6 +507,7 @@ class ModuleRunner:
     def routes():
         return unicast_routes()
 
+
 # -- the modules: what each accepts, and its main() once its AnsibleModule exists --------------------------------------
 # One home for a module's argument spec, shared by the module and anatomy.containers.preview.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine, iptables as ipt
-from tests.unit.support import load_fixture
+from tests.unit.support.fixtures import load_fixture
 from tests.unit.support.resource_fakes import FakeModule as _FakeModule
 
 # Real outputs captured on a lab host (Debian 12: nft 1.0.6, iptables 1.8.9 nf_tables) after runs of

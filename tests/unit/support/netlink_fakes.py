@@ -24,7 +24,7 @@ import struct
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     MARK_BRIDGE, MARK_NETNS, MARK_VETH, MARK_VETH_PEER,
 )
-from ansible_collections.anatomy.containers.tests.unit.support import load_fixture
+from ansible_collections.anatomy.containers.tests.unit.support.fixtures import load_fixture
 
 #: The netlink replies captured on a lab host ({capture name: [hex string per recv()]}; its "_about" says what).
 REPLIES = json.loads(load_fixture('netlink_replies.json'))

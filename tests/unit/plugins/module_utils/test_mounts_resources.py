@@ -415,8 +415,8 @@ def test_bind_bad_input_is_refused_before_any_change(tmp, rootfs, item, match):
 def test_check_mode_assumes_a_root_an_earlier_task_mounts(tmp):
     kernel = FakeKernel()
     root = tmp / 'w' / 'c1' / 'rootfs'
-    config = [bind(root, '/data', volume='db'), bind(root, '/etc/hosts', source=str(tmp / 'w' / 'c1' / 'hosts'),
-                                                    content=HOSTS, read_only=True)]
+    config = [bind(root, '/data', volume='db'),
+              bind(root, '/etc/hosts', source=str(tmp / 'w' / 'c1' / 'hosts'), content=HOSTS, read_only=True)]
     result = converge(bind_resource(tmp, kernel), config, 'merged', check_mode=True)
     assert result['changed'] and [(a['target'], a['content']) for a in result['after']] == [
         ('/data', None), ('/etc/hosts', HOSTS)]

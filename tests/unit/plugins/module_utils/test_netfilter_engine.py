@@ -17,6 +17,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._netfilter impo
 from tests.unit.support.netfilter_fakes import EMPTY, FOREIGN, FakeIptables, FakeModule, FakeRunner
 from tests.unit.support.resource_fakes import Exit
 
+
 def run(runner, resource_class, sysctl_file=None, **params):
     module = FakeModule(**params)
     with pytest.raises(Exit) as done:

@@ -21,7 +21,6 @@ from ansible_collections.anatomy.containers.tests.unit.support.netlink_fakes imp
 )
 
 
-
 RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 20, 24
 
 
