@@ -37,12 +37,12 @@ LAYERS = [{'name': 'busybox', 'busybox': True},
 
 def module_tasks(n: int) -> list:
     """The preview's tasks (id = module name), in the order the roles run them."""
-    from ansible_collections.anatomy.containers.plugins.module_utils._workload_plan import plan
+    from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import plan_host
 
     workloads = [{'name': 'w%03d' % i, 'network': NETWORK['name'], 'layers': ['site-content', 'busybox'],
                   'published_ports': ['%d:8080' % (20000 + i)], 'volumes': [{'name': 'w%03d-data' % i, 'target': '/data'}],
                   'command': HTTPD} for i in range(n)]
-    p = plan(workloads, [NETWORK], STATE, None, 'nameserver 192.0.2.53\n')
+    p = plan_host([NETWORK], workloads, LAYERS, STATE, None, 'nameserver 192.0.2.53\n')
     return [
         ('bridge', {'config': [{'name': NETWORK['name'], 'addresses': ['10.88.0.1/16']}], 'state': 'overridden'}),
         ('nat_masquerade', {'config': [{'subnet': NETWORK['subnet']}], 'state': 'overridden'}),

@@ -21,7 +21,7 @@ import pytest
 
 from tests.integration.ansible_runner import ansible_env
 
-from ansible_collections.anatomy.containers.plugins.module_utils._workload_plan import plan
+from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import plan_host
 
 M = 'anatomy.containers.'
 STATE = '/var/lib/anatomy/it-preview'
@@ -34,15 +34,16 @@ WORKLOADS = [
 ]
 LAYERS = [{'name': 'pv-base', 'busybox': True},
           {'name': 'pv-files', 'files': [{'path': 'www/index.html', 'content': 'preview\n'}]}]
-# Which tasks can be previewed on a host where the stages before were applied. Until check mode assumes what an
-# earlier task would create, veth needs the bridge and namespace, netns_addr the veth, overlay_mount the layers and
-# bind_volume the overlay. workload_service previews on a fresh host, but its real run needs the root filesystem.
+# The stages the test applies one after the other, previewing each before and after: a real run of veth needs the
+# bridge and namespace, netns_addr the veth, overlay_mount the layers, bind_volume the overlay, workload_service the
+# root filesystem. (That check mode previews all of them on a fresh host is tested through site.yml in
+# test_site_plan.py.)
 STAGES = [('bridges', 'nat', 'netns', 'ports', 'layers'), ('veth', 'overlays'), ('addresses', 'binds'), ('services',)]
 
 
 def module_tasks() -> list:
     """The preview's tasks: each module task of the roles, with labels naming the network or workload."""
-    workloads = plan(WORKLOADS, [NETWORK], STATE, None, 'nameserver 192.0.2.53\n')
+    workloads = plan_host([NETWORK], WORKLOADS, LAYERS, STATE, None, 'nameserver 192.0.2.53\n')
     by_root = {'%s/workloads/%s/rootfs' % (STATE, w['name']): w['name'] for w in WORKLOADS}
 
     def labels(items, field, by=None):
