@@ -99,12 +99,17 @@ def converge(lab, variables):
     return results
 
 
-@pytest.fixture
-def host(lab):
-    """The first lab host with nothing of ours on it (the teardown playbook, as a user runs it)."""
+def teardown(lab):
     rc, out, _results = run_site(lab, {'teardown_purge_volumes': True}, playbook='playbooks/teardown.yml')
     assert rc == 0, out[-3000:]
-    return lab.hosts[0]
+
+
+@pytest.fixture
+def host(lab):
+    """The first lab host with nothing of ours on it, before and after (the teardown playbook, as a user runs it)."""
+    teardown(lab)
+    yield lab.hosts[0]
+    teardown(lab)
 
 
 BAD_INPUTS = {
