@@ -102,8 +102,11 @@ def main() -> None:
             raise SystemExit('applying failed: %r' % bad)
         print('applied %d workloads in %.1f s' % (args.workloads, time.time() - start))
 
-    preview = {M + 'preview': {'tasks': [{'id': task_id, 'module': module, 'params': params}
-                                         for task_id, module, params in tasks]}}
+    from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import share_strings
+
+    # As the host_plan action sends them: a text many items share (each /etc/hosts), once.
+    sent, strings = share_strings([{'id': task_id, 'module': module, 'params': params} for task_id, module, params in tasks])
+    preview = {M + 'preview': dict({'tasks': sent}, **({'strings': strings} if strings else {}))}
     singles = [] if args.preview_only else [dict({M + module: params}, check_mode=True) for _id, module, params in tasks]
     play = [{'hosts': host.name, 'gather_facts': False, 'tasks': singles + [preview]}]
     host.run('rm -rf /root/.ansible/tmp/ansible-tmp-*')

@@ -43,6 +43,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._services impor
     WORKLOAD_SERVICE_ARGUMENT_SPEC, run_workload_service,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._preview_reads import SharedReads
+from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import unshare_strings
 
 COLLECTION = 'anatomy.containers'
 
@@ -67,6 +68,7 @@ PREVIEW_ARGUMENT_SPEC = dict(
         params=dict(type='dict', default={}),
         labels=dict(type='list', elements='str'),
     )),
+    strings=dict(type='list', elements='str'),
 )
 
 #: The modules whose run function takes the preview's shared reads (``run_x(module, reads=...)``): the network
@@ -234,11 +236,18 @@ def _preview_one(task, host, reads, would_change, errors) -> dict:
 
 def run_preview(module) -> None:
     """main() of anatomy.containers.preview, given its AnsibleModule (PREVIEW_ARGUMENT_SPEC)."""
-    problems = check_tasks(module.params['tasks'])
+    # The tasks' ids and modules: their params are the size of everything the roles manage, which the result
+    # does not need to carry back (AnsibleModule would return all of it as invocation.module_args).
+    invocation = dict(module_args=dict(tasks=[dict(id=task['id'], module=task['module']) for task in module.params['tasks']]))
+    try:
+        tasks = unshare_strings(module.params['tasks'], module.params.get('strings'))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), invocation=invocation)
+    problems = check_tasks(tasks)
     if problems:
-        module.fail_json(msg='\n'.join(problems), errors=problems)
-    result = preview(module.params['tasks'], module)
+        module.fail_json(msg='\n'.join(problems), errors=problems, invocation=invocation)
+    result = preview(tasks, module)
     errors = result.pop('errors')
     if errors:
-        module.fail_json(msg='\n'.join(errors), errors=errors, changed=False, **result)
-    module.exit_json(changed=False, **result)
+        module.fail_json(msg='\n'.join(errors), errors=errors, changed=False, invocation=invocation, **result)
+    module.exit_json(changed=False, invocation=invocation, **result)
