@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument('--keep', action='store_true', help='leave the lab up')
     parser.add_argument('--no-apply', action='store_true', help='the workloads are applied already (a kept lab)')
     parser.add_argument('--preview-only', action='store_true', help='time the preview alone, not the 10 modules')
+    parser.add_argument('--plain', action='store_true', help='send every text in full (for a collection before strings)')
     parser.add_argument('--profile', type=int, default=0, metavar='N',
                         help='also run the preview process under cProfile on the host; print its N top functions')
     args = parser.parse_args()
@@ -106,6 +107,8 @@ def main() -> None:
 
     # As the host_plan action sends them: a text many items share (each /etc/hosts), once.
     sent, strings = share_strings([{'id': task_id, 'module': module, 'params': params} for task_id, module, params in tasks])
+    if args.plain:  # as before the preview took strings
+        sent, strings = [{'id': task_id, 'module': module, 'params': params} for task_id, module, params in tasks], None
     preview = {M + 'preview': dict({'tasks': sent}, **({'strings': strings} if strings else {}))}
     singles = [] if args.preview_only else [dict({M + module: params}, check_mode=True) for _id, module, params in tasks]
     play = [{'hosts': host.name, 'gather_facts': False, 'tasks': singles + [preview]}]

@@ -21,7 +21,7 @@ import pytest
 
 from tests.integration.ansible_runner import ansible_env
 
-from ansible_collections.anatomy.containers.plugins.module_utils._workload_plan import plan
+from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import plan_host
 
 M = 'anatomy.containers.'
 STATE = '/var/lib/anatomy/it-preview'
@@ -42,7 +42,7 @@ STAGES = [('bridges', 'nat', 'netns', 'ports', 'layers'), ('veth', 'overlays'), 
 
 def module_tasks() -> list:
     """The preview's tasks: each module task of the roles, with labels naming the network or workload."""
-    workloads = plan(WORKLOADS, [NETWORK], STATE, None, 'nameserver 192.0.2.53\n')
+    workloads = plan_host([NETWORK], WORKLOADS, LAYERS, STATE, None, 'nameserver 192.0.2.53\n')
     by_root = {'%s/workloads/%s/rootfs' % (STATE, w['name']): w['name'] for w in WORKLOADS}
 
     def labels(items, field, by=None):
