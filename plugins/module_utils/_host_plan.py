@@ -520,6 +520,7 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
     root = str(state_root).rstrip('/')
     result = {'addresses': addresses, 'netns': [], 'veth': [], 'netns_addr': [], 'published_ports': [],
               'overlays': [], 'volumes': [], 'services': [], 'workloads': sorted(w['name'] for w in valid)}
+    hosts_files = {}
     for workload in sorted(placed, key=lambda w: w['name']):
         name = workload['name']
         net = net_map[workload['network']]
@@ -560,12 +561,15 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             else:
                 entry['source'] = volume['source']
             result['volumes'].append(entry)
-        peers = sorted((peer, peer_address) for peer, peer_address in addresses[net.name].items())
-        hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'] + \
-            ['%s\t%s' % (peer_address, peer) for peer, peer_address in peers]
+        # Every workload of a network has the same hosts file (all of them): made once per network.
+        if net.name not in hosts_files:
+            peers = sorted((peer, peer_address) for peer, peer_address in addresses[net.name].items())
+            hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'] + \
+                ['%s\t%s' % (peer_address, peer) for peer, peer_address in peers]
+            hosts_files[net.name] = '\n'.join(hosts) + '\n'
         # Files of the workload's own, written in place under their bind mounts as Docker does: the hosts
         # file changes as neighbours come and go, without a restart.
-        for etc_file, content in (('hostname', name + '\n'), ('hosts', '\n'.join(hosts) + '\n'),
+        for etc_file, content in (('hostname', name + '\n'), ('hosts', hosts_files[net.name]),
                                   ('resolv.conf', resolv_conf)):
             result['volumes'].append({'source': '%s/%s' % (wdir, etc_file), 'content': content,
                                       'target': '/etc/' + etc_file, 'root': rootfs, 'read_only': True})

@@ -271,3 +271,12 @@ def test_the_host_read_is_one_command_and_parses_back():
     assert facts['texts'][read.address_record] == '{"ctbr0": {"web": "10.88.0.2"}}\n'
     assert facts['dirs']['/srv/layer one']['directory'] and facts['dirs']['/var/lib/anatomy']['mode'] == '0711'
     assert facts['installed'] == ['nftables'] and facts['texts']['/etc/resolv.conf'] == ''
+
+
+def test_each_hosts_file_lists_every_workload_of_its_network_and_nothing_else():
+    result = plan([wl('b'), wl('a'), wl('t1', network='tiny'), wl('c'), wl('t2', network='tiny')], NETS, '/s')
+    hosts = {v['root'].split('/')[-2]: v['content'] for v in result['volumes'] if v['target'] == '/etc/hosts'}
+    head = '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n'
+    for network, members in (('ctbr0', ['a', 'b', 'c']), ('tiny', ['t1', 't2'])):
+        listed = ''.join('%s\t%s\n' % (result['addresses'][network][name], name) for name in members)
+        assert all(hosts[name] == head + listed for name in members)
