@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -36,25 +37,42 @@ LAYERS = [{'name': 'busybox', 'busybox': True},
 
 
 def module_tasks(n: int) -> list:
-    """The preview's tasks (id = module name), in the order the roles run them."""
-    from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import plan_host
+    """The preview's tasks (id, module, params), in the order the roles run them, from the roles' own plan."""
+    from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan as host_plan
 
     workloads = [{'name': 'w%03d' % i, 'network': NETWORK['name'], 'layers': ['site-content', 'busybox'],
                   'published_ports': ['%d:8080' % (20000 + i)], 'volumes': [{'name': 'w%03d-data' % i, 'target': '/data'}],
                   'command': HTTPD} for i in range(n)]
-    p = plan_host([NETWORK], workloads, LAYERS, STATE, None, 'nameserver 192.0.2.53\n')
-    return [
-        ('bridge', {'config': [{'name': NETWORK['name'], 'addresses': ['10.88.0.1/16']}], 'state': 'overridden'}),
-        ('nat_masquerade', {'config': [{'subnet': NETWORK['subnet']}], 'state': 'overridden'}),
-        ('netns', {'config': p['netns'], 'state': 'overridden'}),
-        ('veth', {'config': p['veth'], 'state': 'overridden'}),
-        ('netns_addr', {'config': p['netns_addr'], 'state': 'overridden'}),
-        ('port_forward', {'config': p['published_ports'], 'state': 'overridden'}),
-        ('layer', {'config': LAYERS, 'layers_root': STATE + '/layers', 'state': 'merged'}),
-        ('overlay_mount', {'config': p['overlays'], 'state': 'overridden'}),
-        ('bind_volume', {'config': p['volumes'], 'volumes_root': STATE + '/volumes', 'state': 'overridden'}),
-        ('workload_service', {'config': p['services'], 'state': 'overridden'}),
-    ]
+    plan = host_plan.plan_host([NETWORK], workloads, LAYERS, STATE, None, 'nameserver 192.0.2.53\n')
+    tasks = host_plan.network_tasks(plan, True, 'auto') + host_plan.workload_tasks(plan, LAYERS, STATE, 'auto', False)
+    # The sysctl file is the host's: the bench leaves it alone.
+    return [(task['id'], task['module'], {k: v for k, v in task['params'].items() if k != 'sysctl_file'}) for task in tasks]
+
+
+PROFILE = r"""
+set -e
+cd "$(dirname "$1")"
+rm -rf debug_dir
+python3 "$1" explode > /dev/null
+cd debug_dir
+python3 -c '
+import cProfile, pstats, runpy, sys, io
+sys.argv = ["__main__.py", "args"]
+sys.path.insert(0, ".")
+out = io.StringIO()
+profile = cProfile.Profile()
+profile.enable()
+try:
+    runpy.run_path("ansible_collections/anatomy/containers/plugins/modules/preview.py", run_name="__main__")
+except SystemExit:
+    pass
+profile.disable()
+sys.stdout = sys.__stdout__
+stats = pstats.Stats(profile, stream=sys.stderr)
+stats.sort_stats("cumulative").print_stats(%(top)d)
+stats.sort_stats("tottime").print_stats(%(top)d)
+' > /dev/null
+"""
 
 
 def main() -> None:
@@ -63,6 +81,11 @@ def main() -> None:
     parser.add_argument('--lab', default='bench-preview')
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--keep', action='store_true', help='leave the lab up')
+    parser.add_argument('--no-apply', action='store_true', help='the workloads are applied already (a kept lab)')
+    parser.add_argument('--preview-only', action='store_true', help='time the preview alone, not the 10 modules')
+    parser.add_argument('--plain', action='store_true', help='send every text in full (for a collection before strings)')
+    parser.add_argument('--profile', type=int, default=0, metavar='N',
+                        help='also run the preview process under cProfile on the host; print its N top functions')
     args = parser.parse_args()
 
     lab = Lab(args.lab)
@@ -71,16 +94,24 @@ def main() -> None:
         lab.up(1)
     host = lab.hosts[0]
     tasks = module_tasks(args.workloads)
-    start = time.time()
-    results = run_playbook(lab.inventory, host.name, [{M + name: params} for name, params in tasks])
-    bad = [(r['_task'], r.get('msg')) for r in results if r['_status'] != 'ok']
-    if bad:
-        raise SystemExit('applying failed: %r' % bad)
-    print('applied %d workloads in %.1f s' % (args.workloads, time.time() - start))
+    if not args.no_apply:
+        start = time.time()
+        results = run_playbook(lab.inventory, host.name, [{M + module: params} for _id, module, params in tasks],
+                               timeout=3600)
+        bad = [(r['_task'], r.get('msg')) for r in results if r['_status'] != 'ok']
+        if bad:
+            raise SystemExit('applying failed: %r' % bad)
+        print('applied %d workloads in %.1f s' % (args.workloads, time.time() - start))
 
-    preview = {M + 'preview': {'tasks': [{'id': name, 'module': name, 'params': params} for name, params in tasks]}}
-    play = [{'hosts': host.name, 'gather_facts': False,
-             'tasks': [dict({M + name: params}, check_mode=True) for name, params in tasks] + [preview]}]
+    from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import share_strings
+
+    # As the host_plan action sends them: a text many items share (each /etc/hosts), once.
+    sent, strings = share_strings([{'id': task_id, 'module': module, 'params': params} for task_id, module, params in tasks])
+    if args.plain:  # as before the preview took strings
+        sent, strings = [{'id': task_id, 'module': module, 'params': params} for task_id, module, params in tasks], None
+    preview = {M + 'preview': dict({'tasks': sent}, **({'strings': strings} if strings else {}))}
+    singles = [] if args.preview_only else [dict({M + module: params}, check_mode=True) for _id, module, params in tasks]
+    play = [{'hosts': host.name, 'gather_facts': False, 'tasks': singles + [preview]}]
     host.run('rm -rf /root/.ansible/tmp/ansible-tmp-*')
     with tempfile.TemporaryDirectory(prefix='anatomy-bench-') as tmp:
         playbook = Path(tmp) / 'play.yml'
@@ -88,32 +119,36 @@ def main() -> None:
         start = time.time()
         subprocess.run([str(Path(sys.executable).with_name('ansible-playbook')), '-i', str(lab.inventory), str(playbook)],
                        env=ansible_env({'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_PIPELINING': 'False'}),
-                       capture_output=True, text=True, timeout=900, check=True)
-        print('one play of the 10 check-mode tasks and the preview: %.1f s' % (time.time() - start))
+                       capture_output=True, text=True, timeout=1800, check=True)
+        print('one play of %s the preview: %.1f s' % ('' if args.preview_only else 'the %d check-mode tasks and' % len(tasks),
+                                                     time.time() - start))
     script = ('TIMEFORMAT=%%R; for f in /root/.ansible/tmp/ansible-tmp-*/AnsiballZ_*.py; do '
               'echo "$f"; python3 "$f" | tail -n 1; for i in $(seq %d); do { time python3 "$f" > /dev/null; } 2>&1; done; done'
               % args.runs)
-    out = host.run(script, timeout=1800).stdout.splitlines()
-    host.run('rm -rf /root/.ansible/tmp/ansible-tmp-*')
-    rows, total = [], 0.0
+    out = host.run(script, timeout=3600).stdout.splitlines()
+    rows, total, preview_time, preview_file = [], 0.0, None, None
     i = 0
     while i < len(out):
         name = out[i].rsplit('AnsiballZ_', 1)[1][:-3]
         result = json.loads(out[i + 1])
         best = min(float(t) for t in out[i + 2:i + 2 + args.runs])
-        i += 2 + args.runs
         if name == 'preview':
             assert result.get('would_change') == [] and not result.get('failed'), result
-            preview_time = best
+            preview_time, preview_file = best, out[i]
         else:
             assert result.get('changed') is False and not result.get('failed'), (name, result)
             rows.append((name, best))
             total += best
+        i += 2 + args.runs
     print('\n%d workloads, nothing to change; module processes on the host, best of %d runs:' % (args.workloads, args.runs))
-    for name, best in sorted(rows, key=lambda row: [t[0] for t in tasks].index(row[0])):
+    for name, best in rows:
         print('  %-18s %6.3f s' % (name, best))
-    print('  %-18s %6.3f s' % ('sum of the 10', total))
-    print('  %-18s %6.3f s   (all 10 tasks previewed in one process)' % ('preview', preview_time))
+    if rows:
+        print('  %-18s %6.3f s' % ('sum of the %d' % len(rows), total))
+    print('  %-18s %6.3f s   (all %d tasks previewed in one process)' % ('preview', preview_time, len(tasks)))
+    if args.profile:
+        print(host.run('bash -s -- %s' % shlex.quote(preview_file), input=PROFILE % {'top': args.profile}, timeout=1800).stderr)
+    host.run('rm -rf /root/.ansible/tmp/ansible-tmp-*')
     if not args.keep:
         lab.down()
 

@@ -12,6 +12,7 @@ import json
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan as host_plan
+from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import share_strings
 
 ARGUMENT_SPEC = dict(
     role=dict(type='str', required=True, choices=['container_host', 'workload']),
@@ -28,6 +29,10 @@ ARGUMENT_SPEC = dict(
     preview=dict(type='bool', default=True),
     handover=dict(type='dict'),
 )
+# Arguments that can hold every workload of a host, validated without a copy when of this type (see _validated_args).
+LARGE_ARGS = {'networks': list, 'workloads': list, 'layers': list, 'handover': dict}
+# The tasks whose config the workload role reads whether or not they run (its removal phase: roles/workload/vars).
+KEEP_CONFIG = ('services', 'root_filesystems')
 # What makes a plan of workloads: the same values, the same plan (the read aside, which the plan carries).
 WORKLOAD_INPUTS = ('networks', 'workloads', 'layers', 'state_root', 'backend', 'purge_volumes')
 
@@ -38,7 +43,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        args = self._validated_args()
         container_host = args['role'] == 'container_host'
         present = args['state'] == 'present'
         plans_workloads = args['workloads'] is not None and present
@@ -117,15 +122,43 @@ class ActionModule(ActionBase):
             result.update(self._addresses(read, texts, previous, plan), workload_inputs=inputs, play=play)
 
         if args['preview'] and tasks:
+            sent, strings = share_strings(tasks)
+            module_args = {'tasks': sent} if strings is None else {'tasks': sent, 'strings': strings}
             preview = self._execute_module(module_name='anatomy.containers.preview',
-                                           module_args={'tasks': tasks}, task_vars=task_vars)
+                                           module_args=module_args, task_vars=task_vars)
             if preview.get('failed'):
                 return self._fail(result, preview.get('errors') or [preview.get('msg', 'the preview failed')],
                                   'the host is not in a state these changes can be made in; nothing was changed')
             result['would_change'] = preview['would_change']
         else:
             result['would_change'] = [task['id'] for task in tasks]
+        result['tasks'] = self._needed(result['tasks'], result['would_change'])
         return result
+
+    @staticmethod
+    def _needed(tasks: dict, would_change: list) -> dict:
+        """The tasks' params that the roles use: the config of a task that will not run is left out (at 1,000
+        workloads the bind mounts' config is 20 MB, each /etc/hosts listing every workload), but for the names
+        and paths the removal phase reads (services, root_filesystems)."""
+        return {task_id: params if task_id in would_change or task_id in KEEP_CONFIG or 'config' not in params
+                else {key: value for key, value in params.items() if key != 'config'}
+                for task_id, params in tasks.items()}
+
+    def _validated_args(self) -> dict:
+        """validate_argument_spec, without its deep copy of the lists of networks and workloads and of the handover.
+
+        Those are lists of raw elements (and a dict) that validation takes as they are: each is validated as an empty
+        one of its type, and the value itself put back. A value of another type is validated (and converted) itself.
+        """
+        given = self._task.args
+        held = {key: given[key] for key, kind in LARGE_ARGS.items() if isinstance(given.get(key), kind)}
+        self._task.args = dict(given, **{key: LARGE_ARGS[key]() for key in held})
+        try:
+            _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        finally:
+            self._task.args = given
+        args.update(held)
+        return args
 
     def _play_id(self):
         try:

@@ -568,11 +568,12 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             else:
                 entry['source'] = volume['source']
             result['volumes'].append(entry)
+        # Every workload of a network has the same hosts file (all of them): made once per network.
         if net.name not in hosts_files:
-            # Every workload of a network has the same hosts file: made once per network, not once per workload.
-            hosts_files[net.name] = '\n'.join(
-                ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback']
-                + ['%s\t%s' % (peer_address, peer) for peer, peer_address in sorted(addresses[net.name].items())]) + '\n'
+            peers = sorted((peer, peer_address) for peer, peer_address in addresses[net.name].items())
+            hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'] + \
+                ['%s\t%s' % (peer_address, peer) for peer, peer_address in peers]
+            hosts_files[net.name] = '\n'.join(hosts) + '\n'
         # Files of the workload's own, written in place under their bind mounts as Docker does: the hosts
         # file changes as neighbours come and go, without a restart.
         for etc_file, content in (('hostname', name + '\n'), ('hosts', hosts_files[net.name]),

@@ -268,14 +268,19 @@ class MountTable:
         return found
 
     def containing(self, path: str):
-        """The mount a path (already free of symlinks) lies on: the topmost one with the longest mount point."""
-        best = None
-        for mount in self.mounts:
-            point = mount.mount_point
-            if path == point or point == '/' or path.startswith(point.rstrip('/') + '/'):
-                if best is None or len(point) >= len(best.mount_point):
-                    best = mount
-        return best
+        """The mount a path (already free of symlinks) lies on: the topmost one with the longest mount point.
+
+        PATH itself, then each of its parents up to /, looked up in the index of :meth:`at`: one lookup per
+        path component, not one pass over the table (a run asks this for every root filesystem it has).
+        """
+        probe = path
+        while True:
+            mount = self.at(probe)
+            if mount is not None:
+                return mount
+            if probe == '/':
+                return None
+            probe = (probe.rsplit('/', 1)[0] or '/') if '/' in probe else '/'
 
 
 def split_lowerdir(value: str) -> list:

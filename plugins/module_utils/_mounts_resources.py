@@ -32,7 +32,7 @@ import stat
 import time
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
+    OWNER_MARK, Resource, ResourceError, check_mode_reads, run_module, state_argument_spec,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import (
     DT_UNKNOWN, LINK_DIR, LOCKED_FLAGS, MNT_DETACH, MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT, OVERLAY_PATH_FORBIDDEN,
@@ -1128,12 +1128,18 @@ BIND_VOLUME_ARGUMENT_SPEC = dict(
 )
 
 
-def run_overlay_mount(module) -> None:
+def _kernel(module, reads):
+    """The run's own mount Kernel; in a preview (check mode only), the mount table read once for its tasks."""
+    return reads.mount_kernel() if check_mode_reads(module, reads) is not None else Kernel()
+
+
+def run_overlay_mount(module, reads=None) -> None:
     """main() of anatomy.containers.overlay_mount, given its AnsibleModule (OVERLAY_MOUNT_ARGUMENT_SPEC)."""
-    run_module(module, OverlayMount(Kernel(), purge=module.params['purge'], lazy_unmount=module.params['lazy_unmount']))
+    run_module(module, OverlayMount(_kernel(module, reads), purge=module.params['purge'],
+                                    lazy_unmount=module.params['lazy_unmount']))
 
 
-def run_bind_volume(module) -> None:
+def run_bind_volume(module, reads=None) -> None:
     """main() of anatomy.containers.bind_volume, given its AnsibleModule (BIND_VOLUME_ARGUMENT_SPEC)."""
-    run_module(module, BindVolume(Kernel(), volumes_root=module.params['volumes_root'], purge=module.params['purge'],
-                                  lazy_unmount=module.params['lazy_unmount']))
+    run_module(module, BindVolume(_kernel(module, reads), volumes_root=module.params['volumes_root'],
+                                  purge=module.params['purge'], lazy_unmount=module.params['lazy_unmount']))

@@ -32,7 +32,7 @@ import ipaddress
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    Resource, ResourceError, run_module, state_argument_spec,
+    Resource, ResourceError, check_mode_reads, run_module, state_argument_spec,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import (
     HAS_PYROUTE2, MARK_BRIDGE, MARK_NETNS, MARK_VETH, PYROUTE2_IMPORT_ERROR, Netlink, address_sort_key,
@@ -42,13 +42,17 @@ from ansible_collections.anatomy.containers.plugins.module_utils._netlink import
 DEFAULT_MTU = 1500
 
 
-def run_netlink_module(module, resource_class, **options) -> None:
+def run_netlink_module(module, resource_class, reads=None, **options) -> None:
     """Converge ``resource_class(kernel, **options)`` with one Netlink handle for the run, then exit.
 
-    Fails the module with pyroute2's import error when it is missing.
+    Fails the module with pyroute2's import error when it is missing. ``reads`` (check mode only): the
+    preview's reads shared by its tasks, whose read-only handle is used instead of one of the run's own.
     """
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
+    if check_mode_reads(module, reads) is not None:
+        run_module(module, resource_class(reads.netlink(), **options))
+        return
     with Netlink() as kernel:
         run_module(module, resource_class(kernel, **options))
 
@@ -579,21 +583,21 @@ NETNS_ADDR_ARGUMENT_SPEC = state_argument_spec(dict(
 ))
 
 
-def run_netns(module) -> None:
+def run_netns(module, reads=None) -> None:
     """main() of anatomy.containers.netns, given its AnsibleModule (NETNS_ARGUMENT_SPEC)."""
-    run_netlink_module(module, Netns)
+    run_netlink_module(module, Netns, reads)
 
 
-def run_bridge(module) -> None:
+def run_bridge(module, reads=None) -> None:
     """main() of anatomy.containers.bridge, given its AnsibleModule (BRIDGE_ARGUMENT_SPEC)."""
-    run_netlink_module(module, Bridge)
+    run_netlink_module(module, Bridge, reads)
 
 
-def run_veth(module) -> None:
+def run_veth(module, reads=None) -> None:
     """main() of anatomy.containers.veth, given its AnsibleModule (VETH_ARGUMENT_SPEC)."""
-    run_netlink_module(module, Veth, create_netns=module.params['create_netns'])
+    run_netlink_module(module, Veth, reads, create_netns=module.params['create_netns'])
 
 
-def run_netns_addr(module) -> None:
+def run_netns_addr(module, reads=None) -> None:
     """main() of anatomy.containers.netns_addr, given its AnsibleModule (NETNS_ADDR_ARGUMENT_SPEC)."""
-    run_netlink_module(module, NetnsAddr)
+    run_netlink_module(module, NetnsAddr, reads)

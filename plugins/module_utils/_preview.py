@@ -15,7 +15,9 @@ own error text), then the module's own ``run_x(module)``, the same function its
 check mode, no diff, commands run through the real module, and ``exit_json`` /
 ``fail_json`` raising :class:`TaskExit` with the result instead of ending the process.
 
-Each task is read against the host as it is now, not as earlier tasks would leave it.
+Each task is read against the host as it is now, not as earlier tasks would leave it. Nothing is written,
+so the tasks share their reads of the host (``_preview_reads``): each netlink dump, the mount table and the
+rule listing is read once for all of them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from ansible_collections.anatomy.containers.plugins.module_utils._layers import 
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
     WORKLOAD_SERVICE_ARGUMENT_SPEC, run_workload_service,
 )
+from ansible_collections.anatomy.containers.plugins.module_utils._preview_reads import SharedReads
+from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import unshare_strings
 
 COLLECTION = 'anatomy.containers'
 
@@ -64,7 +68,13 @@ PREVIEW_ARGUMENT_SPEC = dict(
         params=dict(type='dict', default={}),
         labels=dict(type='list', elements='str'),
     )),
+    strings=dict(type='list', elements='str'),
 )
+
+#: The modules whose run function takes the preview's shared reads (``run_x(module, reads=...)``): the network
+#: modules one netlink dump per namespace, the mount modules one mount table, the netfilter modules one listing.
+SHARES_READS = frozenset(('netns', 'bridge', 'veth', 'netns_addr', 'nat_masquerade', 'port_forward', 'overlay_mount',
+                          'bind_volume'))
 
 _CONFIG_INDEX = re.compile(r'config\[(\d+)\]')
 
@@ -148,14 +158,21 @@ def _failing_item(spec: dict, params: dict):
     return None
 
 
-def preview_task(name: str, params: dict, host, task_id: str = '') -> dict:
-    """Run one module task in check mode: its result as the module would return it (``failed`` when it fails)."""
+def preview_task(name: str, params: dict, host, task_id: str = '', reads=None) -> dict:
+    """Run one module task in check mode: its result as the module would return it (``failed`` when it fails).
+
+    ``reads``: a :class:`SharedReads` of the host for the tasks of one preview, given to the modules that take it.
+    """
     spec, run = MODULES[name]
     validated = validate_params(name, spec, params)
     if validated.get('failed'):
         return validated
+    module = TaskModule(name, validated['params'], host, task_id)
     try:
-        run(TaskModule(name, validated['params'], host, task_id))
+        if reads is not None and name in SHARES_READS:
+            run(module, reads=reads)
+        else:
+            run(module)
     except TaskExit as exc:
         return exc.result
     except Exception as exc:  # pylint: disable=broad-exception-caught
@@ -199,26 +216,38 @@ def check_tasks(tasks: list) -> list:
 def preview(tasks: list, host) -> dict:
     """Preview every task: ``tasks`` ({id: {changed, msg when it would fail}}), ``would_change`` and ``errors``."""
     results, would_change, errors = {}, [], []
-    for task in tasks:
-        result = preview_task(task['module'], task.get('params') or {}, host, task['id'])
-        entry = dict(changed=bool(result.get('changed')) and not result.get('failed'))
-        if result.get('failed'):
-            line = error_line(task['id'], result, task.get('labels'))
-            entry['msg'] = line[len(task['id']) + 2:]
-            errors.append(line)
-        elif entry['changed']:
-            would_change.append(task['id'])
-        results[task['id']] = entry
+    with SharedReads() as reads:
+        for task in tasks:
+            results[task['id']] = _preview_one(task, host, reads, would_change, errors)
     return dict(tasks=results, would_change=would_change, errors=errors)
+
+
+def _preview_one(task, host, reads, would_change, errors) -> dict:
+    result = preview_task(task['module'], task.get('params') or {}, host, task['id'], reads)
+    entry = dict(changed=bool(result.get('changed')) and not result.get('failed'))
+    if result.get('failed'):
+        line = error_line(task['id'], result, task.get('labels'))
+        entry['msg'] = line[len(task['id']) + 2:]
+        errors.append(line)
+    elif entry['changed']:
+        would_change.append(task['id'])
+    return entry
 
 
 def run_preview(module) -> None:
     """main() of anatomy.containers.preview, given its AnsibleModule (PREVIEW_ARGUMENT_SPEC)."""
-    problems = check_tasks(module.params['tasks'])
+    # The tasks' ids and modules: their params are the size of everything the roles manage, which the result
+    # does not need to carry back (AnsibleModule would return all of it as invocation.module_args).
+    invocation = dict(module_args=dict(tasks=[dict(id=task['id'], module=task['module']) for task in module.params['tasks']]))
+    try:
+        tasks = unshare_strings(module.params['tasks'], module.params.get('strings'))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), invocation=invocation)
+    problems = check_tasks(tasks)
     if problems:
-        module.fail_json(msg='\n'.join(problems), errors=problems)
-    result = preview(module.params['tasks'], module)
+        module.fail_json(msg='\n'.join(problems), errors=problems, invocation=invocation)
+    result = preview(tasks, module)
     errors = result.pop('errors')
     if errors:
-        module.fail_json(msg='\n'.join(errors), errors=errors, changed=False, **result)
-    module.exit_json(changed=False, **result)
+        module.fail_json(msg='\n'.join(errors), errors=errors, changed=False, invocation=invocation, **result)
+    module.exit_json(changed=False, invocation=invocation, **result)

@@ -38,6 +38,17 @@ class ResourceError(Exception):
         self.details = details
 
 
+class ReadOnlyError(RuntimeError):
+    """A write asked of a handle that only reads (the reads a preview shares between its tasks)."""
+
+
+def check_mode_reads(module, reads):
+    """``reads`` (shared by the tasks of a preview), allowed in check mode only: a real run reads the host afresh."""
+    if reads is not None and not module.check_mode:
+        raise ReadOnlyError('reads shared between tasks are for check mode only')
+    return reads
+
+
 def state_argument_spec(config_options: dict) -> dict:
     """The ``config``/``state`` pair of a resource module's argument spec.
 

@@ -111,8 +111,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 tasks:
-  description: The parameters of each module task of the role, by task id (bridges, nat, netns, veth, addresses,
-    published_ports, layers, root_filesystems, volumes, services).
+  description:
+    - The parameters of each module task of the role, by task id (bridges, nat, netns, veth, addresses,
+      published_ports, layers, root_filesystems, volumes, services).
+    - The C(config) of a task that is not in RV(would_change) is left out, since that task does not run (the
+      C(config) of C(services) and C(root_filesystems) is always there, for the removal of workloads).
   returned: success
   type: dict
 would_change:

@@ -23,6 +23,9 @@ description:
     step runs (the netfilter modules' sysctls are only compared).
   - Each task is compared with the host as it is now, not as the tasks before it would leave it.
   - Changes nothing, also when not in check mode. V(changed) is always V(false).
+  - The tasks share what they read of the host (each namespace's links, addresses and routes, the mount table, the
+    rule listing), read once, since nothing is written in between.
+  - The result's C(invocation) names each task's id and module, not its params.
   - When any task would fail (bad input, an object of that name that this collection does not own, a conflict),
     the module fails, with one line per failing task in RV(msg) and RV(errors); RV(tasks) is still returned.
 author:
@@ -76,6 +79,16 @@ options:
           - Items without a label are named by position.
         type: list
         elements: str
+  strings:
+    description:
+      - Long texts that several items of O(tasks[].params) share, each sent once. Anywhere in O(tasks[].params), a
+        mapping whose only key is C(__anatomy_containers_shared_string__), with the number N as its value, stands for
+        item N of this list (counted from 0).
+      - The M(anatomy.containers.host_plan) action sends each workload's C(/etc/hosts) this way, since it is the
+        same for every workload of a network.
+      - When not given, O(tasks[].params) are taken as they are.
+    type: list
+    elements: str
 seealso:
   - module: anatomy.containers.bridge
   - module: anatomy.containers.workload_service

@@ -24,7 +24,7 @@ import os
 
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import unicast_routes
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
-    OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
+    OWNER_MARK, Resource, ResourceError, check_mode_reads, run_module, state_argument_spec,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import (
     iptables as ipt, model, nft,
@@ -536,12 +536,17 @@ PORT_FORWARD_ARGUMENT_SPEC = dict(
 )
 
 
-def run_nat_masquerade(module) -> None:
+def _runner(module, reads):
+    """The run's own runner; in a preview (check mode only), one whose reads are shared by its tasks."""
+    return reads.netfilter_runner(module) if check_mode_reads(module, reads) is not None else ModuleRunner(module)
+
+
+def run_nat_masquerade(module, reads=None) -> None:
     """main() of anatomy.containers.nat_masquerade, given its AnsibleModule (NAT_MASQUERADE_ARGUMENT_SPEC)."""
-    run_netfilter_module(module, NetworksResource(ModuleRunner(module), module.params['backend'],
+    run_netfilter_module(module, NetworksResource(_runner(module, reads), module.params['backend'],
                                                   sysctl_file=module.params['sysctl_file']))
 
 
-def run_port_forward(module) -> None:
+def run_port_forward(module, reads=None) -> None:
     """main() of anatomy.containers.port_forward, given its AnsibleModule (PORT_FORWARD_ARGUMENT_SPEC)."""
-    run_netfilter_module(module, PortsResource(ModuleRunner(module), module.params['backend']))
+    run_netfilter_module(module, PortsResource(_runner(module, reads), module.params['backend']))

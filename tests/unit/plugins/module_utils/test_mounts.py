@@ -100,6 +100,29 @@ def test_under_is_the_prefix_scan_it_replaces():
     assert table.at('/a/b').mount_id == 9  # the topmost of the two
 
 
+def _containing_by_scan(mounts, path):
+    """MountTable.containing as it was: one pass over every mount (the reference for the indexed lookup)."""
+    best = None
+    for mount in mounts:
+        point = mount.mount_point
+        if path == point or point == '/' or path.startswith(point.rstrip('/') + '/'):
+            if best is None or len(point) >= len(best.mount_point):
+                best = mount
+    return best
+
+
+def test_containing_is_the_scan_it_replaces():
+    points = ['/', '/a', '/a/b', '/a!x', '/a/b/c', '/a0', '/ab', '/a/b', '/b', '/a.x/y', '/a/b!', '/a/b/c/d', '/']
+    mounts = parse_mountinfo(''.join('%d 1 0:1 / %s rw - tmpfs t rw\n' % (i + 2, p) for i, p in enumerate(points)))
+    paths = ['/', '/a', '/a/', '/a/b', '/a/b/', '/ab', '/ab/c', '/c', '/a/b/c', '/a/b/c/d/e', '/a!x/y', '/a.x',
+             '/a.x/y/z', '//a', '/a//b', 'relative', 'a/b', '', '/a/b!/c']
+    for table_mounts in (mounts, [m for m in mounts if m.mount_point != '/']):
+        table = MountTable(table_mounts)
+        for path in paths:
+            assert table.containing(path) is _containing_by_scan(table_mounts, path), path
+    assert MountTable(mounts).containing('/a/b/x').mount_id == 9  # the topmost of the two at /a/b
+
+
 def test_subtree_follows_parents_and_stops_where_asked():
     text = ('10 1 0:1 / /r rw - tmpfs t rw\n'
             '11 10 0:2 / /r/bind rw - ext4 d rw\n'       # a recursive bind ...

@@ -20,6 +20,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.anatomy.containers.plugins.module_utils import _preview
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import Resource, ResourceError, run_module
+from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import SHARED_STRING, share_strings
 from ansible_collections.anatomy.containers.plugins.modules import bridge, nat_masquerade, preview
 
 _SPEC = importlib.util.spec_from_file_location(
@@ -246,6 +247,28 @@ def test_main_result_shape(monkeypatch, things, output):
     assert result['tasks'] == {'bad': {'changed': False, 'msg': "workload 'bad': thing 'bad': size must be small"},
                                'new': {'changed': True}}
     assert result['would_change'] == ['new']
+
+
+def test_main_takes_shared_strings_and_returns_ids_not_params(monkeypatch, things, output):
+    spec = dict(_preview.PREVIEW_ARGUMENT_SPEC, tasks=dict(_preview.PREVIEW_ARGUMENT_SPEC['tasks']))
+    spec['tasks']['options'] = dict(spec['tasks']['options'], module=dict(type='str', required=True))
+    monkeypatch.setattr(preview, 'PREVIEW_ARGUMENT_SPEC', spec)
+    _store, seen = things
+    long = 'c' * 300
+    tasks = [{'id': 'one', 'module': 'things', 'params': {'config': [{'name': long}]}},
+             {'id': 'two', 'module': 'things', 'params': {'config': [{'name': long}]}}]
+    sent, strings = share_strings(tasks)
+    assert strings == [long]
+    run_main(preview, {'tasks': sent, 'strings': strings})
+    shared = output()
+    assert [params['config'] for _check, _diff, params in seen] == [[{'name': long, 'size': None}]] * 2
+    run_main(preview, {'tasks': tasks})
+    plain = output()
+    assert shared == plain and plain['would_change'] == ['one', 'two']
+    assert plain['invocation'] == {'module_args': {'tasks': [{'id': 'one', 'module': 'things'},
+                                                             {'id': 'two', 'module': 'things'}]}}
+    run_main(preview, {'tasks': sent, 'strings': []})
+    assert output()['msg'] == '%s 0: strings has no such item' % SHARED_STRING
 
 
 def test_unknown_module_name_is_refused(output):
