@@ -64,7 +64,7 @@ def bridge_mac(name: str) -> str:
     under running workloads as ports come and go; Docker sets one at creation for the same reason.
     It is derived from the name (a bridge made again gets the same one), and its first octet always
     has bit 2 set (06, 0e, 16, ... fe): never 02, the first octet of the workloads' MACs (02:42 and
-    the IPv4 address, ``_workload_plan.mac_for``).
+    the IPv4 address, ``_host_plan.mac_for``).
     """
     digest = hashlib.sha256(('%s:%s' % (MARK_BRIDGE, name)).encode('utf-8')).digest()
     octets = bytearray(digest[:6])

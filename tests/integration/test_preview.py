@@ -93,7 +93,9 @@ TEARDOWN = [
 FINGERPRINT = ' ; echo ==; '.join([
     'ip -j link', 'ip -j addr', 'ip -j route', 'ip netns list',
     'for ns in $(ip netns list | cut -d" " -f1); do ip -n $ns -j addr; ip -n $ns -j route; done',
-    'nft list ruleset', 'iptables-save | grep -v "^#"', 'sysctl -n net.ipv4.ip_forward', 'cat /proc/self/mountinfo',
+    'nft list ruleset', 'iptables-save | grep -v "^#"', 'sysctl -n net.ipv4.ip_forward',
+    # Not nspawn's /run/host/: another lab of the machine coming or going changes what those show.
+    "awk '$5 !~ \"^/run/host/\"' /proc/self/mountinfo",
     'ls -l --time-style=+%s /etc/systemd/system | grep anatomy || true', 'cat /etc/systemd/system/anatomy-* 2>/dev/null || true',
     'find %s /run/anatomy -printf "%%p %%s %%m %%T@\\n" 2>/dev/null | sort || true' % STATE,
 ])
