@@ -120,8 +120,8 @@ def main() -> None:
         subprocess.run([str(Path(sys.executable).with_name('ansible-playbook')), '-i', str(lab.inventory), str(playbook)],
                        env=ansible_env({'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_PIPELINING': 'False'}),
                        capture_output=True, text=True, timeout=1800, check=True)
-        print('one play of %s the preview: %.1f s' % ('' if args.preview_only else 'the %d check-mode tasks and' % len(tasks),
-                                                     time.time() - start))
+        what = '' if args.preview_only else 'the %d check-mode tasks and' % len(tasks)
+        print('one play of %s the preview: %.1f s' % (what, time.time() - start))
     script = ('TIMEFORMAT=%%R; for f in /root/.ansible/tmp/ansible-tmp-*/AnsiballZ_*.py; do '
               'echo "$f"; python3 "$f" | tail -n 1; for i in $(seq %d); do { time python3 "$f" > /dev/null; } 2>&1; done; done'
               % args.runs)

@@ -279,6 +279,8 @@ def test_fields_of_the_wrong_shape_are_named_not_crashed_on():
     assert "workload 'web': address 'ten' is not an IPv4 address" in text
     assert "published_ports must be a list" in text and 'volumes must be a list' in text
     assert 'environment must be a mapping' in text
+
+
 def test_each_hosts_file_lists_every_workload_of_its_network_and_nothing_else():
     result = plan([wl('b'), wl('a'), wl('t1', network='tiny'), wl('c'), wl('t2', network='tiny')], NETS, '/s')
     hosts = {v['root'].split('/')[-2]: v['content'] for v in result['volumes'] if v['target'] == '/etc/hosts'}
