@@ -23,6 +23,7 @@ import posixpath
 import shlex
 
 from ansible_collections.anatomy.containers.plugins.module_utils._linux import IFNAMSIZ, ifname_problem
+from ansible_collections.anatomy.containers.plugins.module_utils._netlink import ipv4_address, ipv4_network
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import model as netfilter_model
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
@@ -150,15 +151,17 @@ def parse_networks(networks, problems: Problems) -> dict:
 
 
 def _subnet(value, where, problems):
+    """The network's subnet by the one IPv4 network rule (_netlink.ipv4_network), written canonically, /1 to /30."""
     try:
-        subnet = ipaddress.ip_network(str(value), strict=False)
-    except ValueError:
-        subnet = None
-    if subnet is None or subnet.version != 4 or not 1 <= subnet.prefixlen <= 30 or '/' not in str(value):
-        problems.add(where, 'subnet %r is not an IPv4 network in CIDR form with a prefix length of 1 to 30' % (value,))
+        subnet = ipv4_network(value, 'subnet')
+    except ResourceError as exc:
+        problems.add(where, str(exc))
+        return None
+    if '/' not in str(value) or not 1 <= subnet.prefixlen <= 30:
+        problems.add(where, 'subnet %r must be in CIDR form with a prefix length of 1 to 30' % (value,))
         return None
     if str(subnet) != str(value):
-        problems.add(where, 'subnet %r has host bits set or is not canonical; write %s' % (value, subnet))
+        problems.add(where, 'subnet %r must be written canonically as %s' % (value, subnet))
         return None
     return subnet
 
@@ -619,9 +622,10 @@ def host_resolv_conf(texts: dict, dns_servers=None) -> str:
 
 def _is_ipv4(text) -> bool:
     try:
-        return ipaddress.ip_address(str(text)).version == 4
-    except ValueError:
+        ipv4_address(text, 'address')
+    except ResourceError:
         return False
+    return True
 
 
 def os_family(os_release: str) -> str | None:

@@ -210,7 +210,7 @@ def test_network_problems_all_at_once():
         {'name': 'a-name-far-too-long', 'subnet': '10.10.0.0/16', 'mtu': 20},
     ])
     text = '\n'.join(errors)
-    assert "network 'a': subnet '10.1.0.1/16' has host bits set" in text
+    assert "network 'a': subnet: '10.1.0.1/16' has host bits set; write 10.1.0.0/16" in text
     assert "network 'b': gateway '10.3.0.1' is not a host address of 10.2.0.0/16" in text
     assert "the name is used twice" in text and 'contradicts mode routed' in text
     assert "name 'a-name-far-too-long' is 19 bytes long; an interface name has at most 15" in text and 'mtu 20 must be 68 to 65535' in text
