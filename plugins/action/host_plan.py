@@ -76,17 +76,11 @@ class ActionModule(ActionBase):
                 previous = json.loads(texts[read.address_record])
             except ValueError as exc:
                 problems.append('%s on the host is not valid JSON (%s): repair it or remove it' % (read.address_record, exc))
-        if not state_root.startswith('/') or state_root.rstrip('/') == '':
-            problems.append('container_host_state_root: %r must be an absolute path below /' % state_root)
-        for server in args['dns_servers']:
-            if not host_plan._is_ipv4(server):
-                problems.append('container_host_dns_servers: %r is not an IPv4 address' % server)
         family = host_plan.os_family(texts[host_plan.OS_RELEASE])
         packages = args['packages'] if args['packages'] is not None else host_plan.PACKAGES_BY_OS_FAMILY.get(family, [])
         manages_host = container_host and present
-        if manages_host and args['install_packages'] and not packages:
-            problems.append('container_host_packages has no default for the OS family %s: set it, or set '
-                            'container_host_install_packages: false' % (family or '(unknown)'))
+        problems += host_plan.check_host_settings(state_root, args['dns_servers'], packages,
+                                                  manages_host and args['install_packages'], family)
 
         resolv_conf = host_plan.host_resolv_conf(texts, args['dns_servers']) if manages_host else texts[read.resolv_conf]
         try:

@@ -118,7 +118,8 @@ def parse_networks(networks, problems: Problems) -> dict:
             problems.add(where, 'name %r %s' % (name, why))
         elif name in seen:
             problems.add(where, 'the name is used twice (%s[%d] and [%d])' % (NETWORKS_VAR, seen[name], index))
-        seen.setdefault(name, index)
+        else:
+            seen[name] = index
         subnet = _subnet(net.get('subnet'), where, problems)
         gateway = None
         if subnet is not None:
@@ -283,11 +284,9 @@ def _check_port(spec: dict) -> str | None:
         return 'protocol must be one of %s' % ', '.join(netfilter_model.PROTOCOLS)
     if spec.get('host_address') not in (None, ''):
         try:
-            address = ipaddress.ip_address(str(spec['host_address']))
-        except ValueError:
-            return 'host address %r is not an IPv4 address' % (spec['host_address'],)
-        if address.version != 4:
-            return 'host address %s: only IPv4 is supported for now' % address
+            ipv4_address(spec['host_address'], 'host address')
+        except ResourceError as exc:
+            return str(exc)
     ranges = []
     for label, value in (('host port', spec.get('host_port')), ('container port', spec.get('container_port'))):
         try:
@@ -402,7 +401,8 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
     if not isinstance(workloads, list):
         problems.add(WORKLOADS_VAR, 'must be a list of workloads')
         return []
-    known_networks = {net.get('name') for net in networks if isinstance(net, dict)} if isinstance(networks, list) else set()
+    known_networks = {net.get('name') for net in networks if isinstance(net, dict) and isinstance(net.get('name'), str)} \
+        if isinstance(networks, list) else set()
     rules = WorkloadService(systemctl=object())
     valid, seen, ports = [], {}, []
     for index, workload in enumerate(workloads):
@@ -418,9 +418,10 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
                                 'starting with a letter or digit' % (name,))
         elif name in seen:
             problems.add(WORKLOADS_VAR, 'workload %r is listed twice (%s[%d] and [%d])' % (name, WORKLOADS_VAR, seen[name], index))
-        seen.setdefault(name, index)
+        else:
+            seen[name] = index
         network = workload.get('network')
-        if network not in known_networks:
+        if not isinstance(network, str) or network not in known_networks:
             problems.add(where, 'network %r is not one of %s (%s)'
                          % (network, NETWORKS_VAR, ', '.join(sorted(str(n) for n in known_networks)) or 'none'))
         address = workload.get('address')
@@ -449,7 +450,7 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
                 if isinstance(layer, str) and layer.startswith('/'):
                     if existing_paths is not None and layer not in existing_paths:
                         problems.add(where, 'layers[%d] %r: no such directory on the host' % (position, layer))
-                elif layer not in layer_names:
+                elif not isinstance(layer, str) or layer not in layer_names:
                     problems.add(where, 'layers[%d] %r is not one of %s (%s) nor an absolute path'
                                  % (position, layer, LAYERS_VAR, ', '.join(sorted(layer_names)) or 'none'))
         volumes = workload.get('volumes') or []
@@ -626,6 +627,20 @@ def _is_ipv4(text) -> bool:
     except ResourceError:
         return False
     return True
+
+
+def check_host_settings(state_root, dns_servers, packages, install_packages: bool, family) -> list:
+    """The container_host role's own settings: one line per problem, in the same form as the plan's."""
+    problems = Problems()
+    if not str(state_root).startswith('/') or str(state_root).rstrip('/') == '':
+        problems.add('container_host_state_root', '%r must be an absolute path below /' % (state_root,))
+    for server in dns_servers or []:
+        if not _is_ipv4(server):
+            problems.add('container_host_dns_servers', '%r is not an IPv4 address' % (server,))
+    if install_packages and not packages:
+        problems.add('container_host_packages', 'has no default for the OS family %s: set it, or set '
+                                                'container_host_install_packages: false' % (family or '(unknown)'))
+    return problems.lines
 
 
 def os_family(os_release: str) -> str | None:

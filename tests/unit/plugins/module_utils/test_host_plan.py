@@ -288,3 +288,24 @@ def test_each_hosts_file_lists_every_workload_of_its_network_and_nothing_else():
     for network, members in (('ctbr0', ['a', 'b', 'c']), ('tiny', ['t1', 't2'])):
         listed = ''.join('%s\t%s\n' % (result['addresses'][network][name], name) for name in members)
         assert all(hosts[name] == head + listed for name in members)
+
+
+def test_the_container_hosts_own_settings():
+    from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import check_host_settings
+    assert check_host_settings('/var/lib/anatomy', ['192.0.2.1'], ['nftables'], True, 'Debian') == []
+    assert check_host_settings('relative', ['::1', 'x'], [], True, None) == [
+        "container_host_state_root: 'relative' must be an absolute path below /",
+        "container_host_dns_servers: '::1' is not an IPv4 address",
+        "container_host_dns_servers: 'x' is not an IPv4 address",
+        'container_host_packages: has no default for the OS family (unknown): set it, or set '
+        'container_host_install_packages: false']
+    assert check_host_settings('/s', [], [], False, None) == []
+
+
+def test_input_of_the_wrong_types_is_reported_not_crashed_on():
+    errors = problems([{'name': ['x'], 'network': {'a': 1}, 'layers': [['busybox']], 'command': 'x'}],
+                      networks=NETS + [{'name': ['y'], 'subnet': '10.50.0.0/16'}])
+    text = '\n'.join(errors)
+    assert "container_host_networks[2]: name ['y'] must be a non-empty interface name" in text
+    assert "workload_list[0]: network {'a': 1} is not one of container_host_networks" in text
+    assert "layers[0] ['busybox'] is not one of workload_layers" in text
