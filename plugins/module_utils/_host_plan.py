@@ -44,8 +44,8 @@ DNS_FALLBACK = ['8.8.8.8', '8.8.4.4']
 RESOLV_SOURCES = ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']
 OS_RELEASE = '/etc/os-release'
 PACKAGES_BY_OS_FAMILY = {
-    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static'],
-    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox'],
+    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static', 'crun', 'golang-github-containers-common'],
+    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox', 'crun', 'containers-common'],
 }
 # The state root (others may pass through to what a workload is given) and its private directories.
 STATE_DIR_MODES = (('', '0711'), ('/layers', '0700'), ('/volumes', '0700'), ('/workloads', '0700'))

@@ -26,6 +26,8 @@ PACKAGES = (
     'busybox-static', 'curl', 'iputils-ping',
     # The CNI reference plugins, for the benchmarks that compare against them.
     'containernetworking-plugins',
+    # The OCI runtime workloads run through, and the containers' default seccomp profile.
+    'crun', 'golang-github-containers-common',
 )
 
 #: Bump when the steps after debootstrap change, so cached images are rebuilt.
