@@ -110,8 +110,10 @@ def things(monkeypatch):
 # -- one home for what each module accepts ---------------------------------------------------------
 
 def test_every_resource_module_is_previewable_with_the_spec_its_main_uses():
-    # host_plan is an action (plugins/action) with no resource behind it.
-    names = {path.stem for path in MODULES_DIR.glob('*.py')} - {'preview', 'host_plan', '__init__'}
+    # host_plan is an action (plugins/action) with no resource behind it; workload_exec runs a command and
+    # workload_info only reads: neither is a resource.
+    names = {path.stem for path in MODULES_DIR.glob('*.py')} - {'preview', 'host_plan', '__init__', 'workload_exec',
+                                                                'workload_info'}
     assert set(_preview.MODULES) == names
     for name, (spec, run) in _preview.MODULES.items():
         module = importlib.import_module('ansible_collections.anatomy.containers.plugins.modules.' + name)
