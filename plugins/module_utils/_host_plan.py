@@ -470,7 +470,7 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
         # The service module's own rules, one field at a time so that each problem is reported.
         sound = _service({'name': 'x'}, ['/x'], '/', '')
         wanted = _service(dict(workload, name='x'), argv or ['/x'], '/', '')
-        for field in ('command', 'user', 'environment', 'capabilities'):
+        for field in ('command', 'environment', 'capabilities') + SERVICE_OPTIONS:
             if field in wanted and (field != 'command' or argv):
                 try:
                     rules.normalize(dict(sound, **{field: wanted[field]}))
@@ -507,14 +507,21 @@ def _check_port_conflicts(entries, problems):
         active.append(span)
 
 
+#: Options of a workload that are the service's own, passed on as they are (the service module checks them).
+SERVICE_OPTIONS = ('user', 'working_dir', 'hostname', 'seccomp', 'limits', 'ulimits', 'restart', 'stop_timeout',
+                   'stop_signal', 'healthcheck')
+
+
 def _service(workload, argv, rootfs, revision) -> dict:
     service = {
         'name': workload['name'], 'command': argv, 'root': rootfs, 'netns': workload['name'],
-        'user': str(workload.get('user') or 'root'), 'working_dir': '/', 'running': True, 'enabled': True,
+        'bundle': posixpath.join(posixpath.dirname(rootfs), 'bundle'),
+        'user': 'root', 'working_dir': '/', 'running': True, 'enabled': True,
         'environment': {str(k): str(v) for k, v in sorted((workload.get('environment') or {}).items())}
         if isinstance(workload.get('environment') or {}, dict) else workload.get('environment'),
         'revision': revision,
     }
+    service.update({option: workload[option] for option in SERVICE_OPTIONS if workload.get(option) not in (None, '', {})})
     if workload.get('capabilities'):
         service['capabilities'] = list(workload['capabilities'])
     return service
@@ -563,6 +570,8 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             'lower': ['%s/layers/%s' % (root, layer) if not layer.startswith('/') else layer
                       for layer in workload['layers']],
             'upper': wdir + '/upper', 'work': wdir + '/work',
+            # Device nodes in a layer or made in the writable layer cannot be opened (see _oci).
+            'options': ['nodev'],
         })
         for volume in workload.get('volumes') or []:
             entry = {'target': posixpath.normpath(volume['target']), 'root': rootfs,
@@ -580,7 +589,7 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             hosts_files[net.name] = '\n'.join(hosts) + '\n'
         # Files of the workload's own, written in place under their bind mounts as Docker does: the hosts
         # file changes as neighbours come and go, without a restart.
-        for etc_file, content in (('hostname', name + '\n'), ('hosts', hosts_files[net.name]),
+        for etc_file, content in (('hostname', (workload.get('hostname') or name) + '\n'), ('hosts', hosts_files[net.name]),
                                   ('resolv.conf', resolv_conf)):
             result['volumes'].append({'source': '%s/%s' % (wdir, etc_file), 'content': content,
                                       'target': '/etc/' + etc_file, 'root': rootfs, 'read_only': True})
