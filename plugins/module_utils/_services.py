@@ -67,15 +67,6 @@ RUNNING_STATES = ('active', 'activating', 'reloading')
 ENABLED_STATES = ('enabled', 'enabled-runtime')
 
 
-#: The OCI runtime's state directory: ours alone (the runtime core's; a stand-in until it lands on this branch).
-RUNTIME_ROOT = '/run/anatomy/crun'
-
-
-def runtime_argv(*args: str) -> list:
-    """The crun command line with our --root, then ARGS."""
-    return ['crun', '--root', RUNTIME_ROOT] + list(args)
-
-
 def unit_name(name: str) -> str:
     return UNIT_PREFIX + name + '.service'
 

@@ -44,6 +44,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._mounts import 
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import DEFAULT_VOLUMES_ROOT, BindVolume, OverlayMount
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import PortsResource
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
+from ansible_collections.anatomy.containers.plugins.module_utils._oci import BundleError, resolve_user
 from ansible_collections.anatomy.containers.plugins.module_utils._preview_reads import SharedReads
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
@@ -59,6 +60,8 @@ WORKLOAD_INTERFACE = 'eth0'
 SHOW_PROPERTIES = ('Id', 'ActiveState', 'UnitFileState', 'NeedDaemonReload', 'SubState', 'Result', 'MainPID',
                    'NRestarts', 'ExecMainStatus', 'ExecMainStartTimestampMonotonic', 'ExecMainExitTimestampMonotonic',
                    'FragmentPath')
+#: Where the runtime mounts what every container has (/dev/null bound from the host, say): not a workload's mounts.
+RUNTIME_MOUNT_DIRS = ('/dev', '/proc', '/sys')
 #: The parts of a bundle's process an exec'd process takes over (its args, terminal and console are its own).
 PROCESS_KEYS = ('user', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges', 'apparmorProfile',
                 'selinuxLabel', 'oomScoreAdj', 'ioPriority', 'scheduler')
@@ -170,57 +173,6 @@ def _text(data) -> str:
 
 # -- exec: the process ------------------------------------------------------------------------------------------------
 
-def parse_passwd(text: str) -> list:
-    """[(name, uid, gid)] of a passwd file; lines that are not entries are skipped."""
-    entries = []
-    for line in text.splitlines():
-        fields = line.split(':')
-        if len(fields) >= 4 and fields[2].isdigit() and fields[3].isdigit():
-            entries.append((fields[0], int(fields[2]), int(fields[3])))
-    return entries
-
-
-def parse_group(text: str) -> list:
-    """[(name, gid, [members])] of a group file."""
-    entries = []
-    for line in text.splitlines():
-        fields = line.split(':')
-        if len(fields) >= 3 and fields[2].isdigit():
-            members = [m for m in fields[3].split(',') if m] if len(fields) > 3 else []
-            entries.append((fields[0], int(fields[2]), members))
-    return entries
-
-
-def resolve_user(spec: str, passwd: str, group: str) -> dict:
-    """An OCI process user for a Docker ``--user`` (``user``, ``uid``, ``user:group``, ``uid:gid``) in a workload's
-    own /etc/passwd and /etc/group texts, as Docker resolves it: a name must be there, a number need not be (its
-    group is then 0); the supplementary groups are those that list the user's name."""
-    spec = str(spec)
-    user, sep, group_spec = spec.partition(':')
-    if not USER_RE.match(user) or (sep and not USER_RE.match(group_spec)):
-        raise WorkloadError('user %r is not NAME, UID, NAME:GROUP or UID:GID' % spec, field='user')
-    users = parse_passwd(passwd)
-    groups = parse_group(group)
-    entry = next((e for e in users if (e[0] == user if not user.isdigit() else e[1] == int(user))), None)
-    if entry is None and not user.isdigit():
-        raise WorkloadError('user %r is not in the workload\'s /etc/passwd' % user, field='user')
-    uid = int(user) if user.isdigit() else entry[1]
-    gid = entry[2] if entry is not None else 0
-    if group_spec:
-        if group_spec.isdigit():
-            gid = int(group_spec)
-        else:
-            found = next((g for g in groups if g[0] == group_spec), None)
-            if found is None:
-                raise WorkloadError('group %r is not in the workload\'s /etc/group' % group_spec, field='user')
-            gid = found[1]
-    extra = sorted({g[1] for g in groups if entry is not None and entry[0] in g[2]} - {gid})
-    result = {'uid': uid, 'gid': gid}
-    if extra:
-        result['additionalGids'] = extra
-    return result
-
-
 def merge_environment(env: list, overrides: dict) -> list:
     """OCI ``KEY=VALUE`` words with OVERRIDES set: a key already there keeps its place with the new value."""
     merged, seen = [], set()
@@ -234,10 +186,12 @@ def merge_environment(env: list, overrides: dict) -> list:
     return merged
 
 
-def check_exec_options(name, command, environment, working_dir) -> tuple:
+def check_exec_options(name, command, environment, working_dir, user=None) -> tuple:
     """(argv, environment as strings), or WorkloadError naming the option."""
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise WorkloadError('name %r is not a workload name' % (name,), field='name')
+    if user is not None and not all(USER_RE.match(part) for part in str(user).split(':', 1)):
+        raise WorkloadError('user %r is not NAME, UID, NAME:GROUP or UID:GID' % (user,), field='user')
     if isinstance(command, (list, tuple)):
         argv = command_argv(command)
     elif isinstance(command, str):
@@ -318,6 +272,7 @@ class WorkloadExec:
                                    unit_name(name), unit_name(name)), field='name')
         config = bundle_config(definition)
         oci_user = None
+        environment = dict(environment or {})
         if user is not None:
             root = root_path(definition, config)
             texts = []
@@ -326,7 +281,14 @@ class WorkloadExec:
                     texts.append(self.reader(root, path))
                 except OSError:
                     texts.append('')
-            oci_user = resolve_user(user, *texts)
+            try:
+                resolved = resolve_user(user, *texts)
+            except BundleError as exc:
+                raise WorkloadError('workload %r: %s' % (name, exc), field='user')
+            oci_user = {key: resolved[key] for key in ('uid', 'gid', 'additionalGids')}
+            # HOME is the user's, as the runtime sets it for the workload's own user, unless one is given.
+            if 'HOME' not in environment and 'HOME' not in (definition.get('environment') or {}):
+                environment['HOME'] = resolved['home']
         return exec_process(config.get('process') or {}, argv, oci_user, environment, working_dir)
 
     def run(self, name, process: dict, stdin=None) -> tuple:
@@ -508,7 +470,7 @@ def mounts_of(root: str, binds: list, volume_path, bundle_mounts: list) -> list:
         if not (mount.get('type') == 'bind' or 'bind' in options or 'rbind' in options):
             continue
         destination = mount.get('destination')
-        if destination in found or not destination:
+        if destination in found or not destination or any(_inside(destination, d) for d in RUNTIME_MOUNT_DIRS):
             continue
         found[destination] = {'type': 'bind', 'name': None, 'source': mount.get('source'), 'destination': destination,
                               'read_only': 'ro' in options,
@@ -643,7 +605,7 @@ def run_workload_exec(module, workload_exec=None) -> None:
     params = module.params
     try:
         argv, environment = check_exec_options(params['name'], params['command'], params['environment'],
-                                               params['working_dir'])
+                                               params['working_dir'], params['user'])
     except WorkloadError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     if module.check_mode:

@@ -57,8 +57,9 @@ options:
   user:
     description:
       - The user the command runs as, V(NAME), V(UID), V(NAME:GROUP) or V(UID:GID), looked up in the workload's own
-        C(/etc/passwd) and C(/etc/group), as C(docker exec --user) does. Its supplementary groups are those of the
-        workload's C(/etc/group) that list the user.
+        C(/etc/passwd) and C(/etc/group) as the workload's own user is, and as C(docker exec --user) does. Without a
+        group, its supplementary groups are those of the workload's C(/etc/group) that list the user. C(HOME) is the
+        user's home, unless O(environment) or the workload's own environment sets it.
       - Not given, the command runs as the workload's process does.
     type: str
   environment:

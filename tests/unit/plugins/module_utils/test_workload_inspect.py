@@ -21,7 +21,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._services impor
 from ansible_collections.anatomy.containers.plugins.module_utils._workload_inspect import (
     InspectSystemctl, Runtime, WorkloadError, WorkloadExec, WorkloadInfo, check_exec_options, exec_process,
     exec_result, merge_environment, monotonic_time, mounts_of, network_of, parse_definition, parse_list, ports_of,
-    read_definition, resolve_user, state_of,
+    read_definition, state_of,
 )
 from tests.unit.support.fixtures import load_fixture
 from tests.unit.support.mounts_fakes import FakeKernel as FakeMountKernel
@@ -89,32 +89,6 @@ def test_merge_environment_keeps_order_and_overrides_in_place():
     assert merge_environment(None, {'A': ''}) == ['A=']
 
 
-@pytest.mark.parametrize('spec, expected', [
-    ('app', {'uid': 1000, 'gid': 1000, 'additionalGids': [2000]}),
-    ('1000', {'uid': 1000, 'gid': 1000, 'additionalGids': [2000]}),
-    ('root', {'uid': 0, 'gid': 0, 'additionalGids': [10]}),
-    ('nobody', {'uid': 65534, 'gid': 65534}),
-    ('app:nogroup', {'uid': 1000, 'gid': 65534, 'additionalGids': [2000]}),
-    ('app:2000', {'uid': 1000, 'gid': 2000}),
-    ('4321', {'uid': 4321, 'gid': 0}),          # a number need not be in passwd (Docker: group 0)
-    ('4321:4321', {'uid': 4321, 'gid': 4321}),
-])
-def test_users_resolve_in_the_workloads_own_files_as_docker_does(spec, expected):
-    assert resolve_user(spec, PASSWD, GROUP) == expected
-
-
-@pytest.mark.parametrize('spec, message', [
-    ('ghost', "user 'ghost' is not in the workload's /etc/passwd"),
-    ('app:ghosts', "group 'ghosts' is not in the workload's /etc/group"),
-    ('a b', 'is not NAME, UID, NAME:GROUP or UID:GID'),
-    ('app:', 'is not NAME, UID'),
-])
-def test_users_that_do_not_resolve_are_refused(spec, message):
-    with pytest.raises(WorkloadError, match=message) as info:
-        resolve_user(spec, PASSWD, GROUP)
-    assert info.value.details['field'] == 'user'
-
-
 def test_exec_options_are_checked():
     assert check_exec_options('web', 'sh -c "echo a b"', {'A': 1, 'B': None}, '/x') == (
         ['sh', '-c', 'echo a b'], {'A': '1', 'B': ''})
@@ -126,6 +100,12 @@ def test_exec_options_are_checked():
         with pytest.raises(WorkloadError) as info:
             check_exec_options(name, command, env, cwd)
         assert info.value.details['field'] == field
+    for user in ('app', '1000', 'app:nogroup', '1000:1000'):
+        check_exec_options('web', 'id', None, None, user)
+    for user in ('a b', 'app:', ':x', 'app:a:b'):
+        with pytest.raises(WorkloadError, match='is not NAME, UID, NAME:GROUP or UID:GID') as info:
+            check_exec_options('web', 'id', None, None, user)
+        assert info.value.details['field'] == 'user'
 
 
 class FakeRun:
@@ -155,10 +135,17 @@ def test_exec_runs_the_process_through_the_runtime_and_removes_its_file(tmp_path
     reads = []
     workload = WorkloadExec(Runtime(run), unit_dir=str(tmp_path),
                             reader=lambda root, path: reads.append((root, path)) or {'/etc/passwd': PASSWD}.get(path, GROUP))
-    process = workload.prepare('web', ['id'], user='app:nogroup')
+    process = workload.prepare('web', ['id'], user='app')
     assert reads == [('/var/lib/anatomy/workloads/web/rootfs', '/etc/passwd'),
                      ('/var/lib/anatomy/workloads/web/rootfs', '/etc/group')]
-    assert process['user'] == {'uid': 1000, 'gid': 65534, 'additionalGids': [2000]}
+    # Resolved in the workload's own files as its own user is (_oci.resolve_user); HOME follows the user.
+    assert process['user'] == {'uid': 1000, 'gid': 1000, 'additionalGids': [2000]}
+    assert 'HOME=/home/app' in process['env']
+    assert workload.prepare('web', ['id'], user='4321')['user'] == {'uid': 4321, 'gid': 0, 'additionalGids': []}
+    assert 'HOME=/x' in workload.prepare('web', ['id'], user='app', environment={'HOME': '/x'})['env']
+    with pytest.raises(WorkloadError, match="workload 'web': user 'ghost' is not in the workload's /etc/passwd") as info:
+        workload.prepare('web', ['id'], user='ghost')
+    assert info.value.details['field'] == 'user'
     assert workload.run('web', process, b'in') == (3, b'out\n', b'err\n')
     call = run.calls[-1]
     path = call['argv'][call['argv'].index('--process') + 1]
