@@ -600,24 +600,21 @@ WORKLOAD_INFO_ARGUMENT_SPEC = dict(
 )
 
 
-def run_workload_exec(module, workload_exec=None) -> None:
-    """main() of anatomy.containers.workload_exec, given its AnsibleModule (WORKLOAD_EXEC_ARGUMENT_SPEC)."""
-    params = module.params
-    try:
-        argv, environment = check_exec_options(params['name'], params['command'], params['environment'],
-                                               params['working_dir'], params['user'])
-    except WorkloadError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    if module.check_mode:
+def exec_in_workload(params: dict, check_mode: bool, workload_exec=None) -> dict:
+    """What workload_exec reports for its PARAMS (WORKLOAD_EXEC_ARGUMENT_SPEC); WorkloadError before anything ran."""
+    argv, environment = check_exec_options(params['name'], params['command'], params['environment'],
+                                           params['working_dir'], params['user'])
+    if check_mode:
         # As ansible.builtin.command does: nothing runs, so nothing can be predicted (not even the workload, which
         # an earlier task of a check-mode run would only have pretended to start).
-        module.exit_json(changed=False, skipped=True, rc=0, cmd=argv,
-                         msg='Command would have run in workload %r if not in check mode' % params['name'])
+        return {'changed': False, 'skipped': True, 'rc': 0, 'cmd': argv,
+                'msg': 'Command would have run in workload %r if not in check mode' % params['name']}
     workload_exec = workload_exec or WorkloadExec()
     try:
         process = workload_exec.prepare(params['name'], argv, params['user'], environment, params['working_dir'])
     except WorkloadError as exc:
-        module.fail_json(msg=str(exc), cmd=argv, **exc.details)
+        exc.details.setdefault('cmd', argv)
+        raise
     stdin = params['stdin']
     if stdin is not None:
         stdin = (stdin + ('\n' if params['stdin_add_newline'] else '')).encode('utf-8')
@@ -625,7 +622,20 @@ def run_workload_exec(module, workload_exec=None) -> None:
     rc, out, err = workload_exec.run(params['name'], process, stdin)
     result = exec_result(argv, rc, out, err, started, datetime.datetime.now(), params['strip_empty_ends'])
     result['user'] = {k: process['user'][k] for k in ('uid', 'gid', 'additionalGids') if k in process.get('user', {})}
-    if rc != 0:
+    return result
+
+
+def run_workload_exec(module, workload_exec=None) -> None:
+    """main() of anatomy.containers.workload_exec, given its AnsibleModule (WORKLOAD_EXEC_ARGUMENT_SPEC).
+
+    As ansible.builtin.command: a status other than 0 fails the task, with the command's output.
+    """
+    try:
+        result = exec_in_workload(module.params, module.check_mode, workload_exec)
+    except WorkloadError as exc:
+        module.fail_json(msg=str(exc), **exc.details)
+        return
+    if result['rc'] != 0:
         module.fail_json(**result)
     module.exit_json(**result)
 
@@ -643,6 +653,7 @@ def run_workload_info(module) -> None:
             infos, missing = WorkloadInfo(reads, reads.netfilter_runner(module), warn=module.warn).gather(names)
     except (ResourceError, OSError, ValueError) as exc:
         module.fail_json(msg='workload_info: %s' % exc, **getattr(exc, 'details', {}))
+        return
     for name in missing:
         module.warn('no workload %r on this host' % name)
     module.exit_json(changed=False, workloads=infos, missing=missing)

@@ -224,8 +224,8 @@ def test_monotonic_timestamps_become_utc_times():
 
 
 @pytest.mark.parametrize('unit, runtime, expected', [
-    ('web', {'status': 'running', 'pid': 4242}, {'status': 'running', 'running': True, 'pid': 4242, 'restart_count': 0,
-                                                  'exit_code': 0}),
+    ('web', {'status': 'running', 'pid': 4242},
+     {'status': 'running', 'running': True, 'pid': 4242, 'restart_count': 0, 'exit_code': 0}),
     ('crashy', None, {'status': 'restarting', 'running': False, 'pid': None, 'restart_count': 1, 'exit_code': 3}),
     ('idle', None, {'status': 'created', 'running': False, 'pid': None, 'restart_count': 0, 'started_at': None}),
     # The unit started, the runtime has not made the container yet.
@@ -362,8 +362,8 @@ def host(tmp_path, monkeypatch):
     units = tmp_path / 'units'
     units.mkdir()
     web = {'name': 'web', 'command': ['/bin/busybox', 'httpd'], 'root': root, 'netns': 'web', 'user': 'app',
-           'bundle': str(bundle), 'hostname': 'web', 'limits': {'memory': '64m', 'cpus': None, 'cpu_shares': None,
-                                                                  'pids': 100},
+           'bundle': str(bundle), 'hostname': 'web',
+           'limits': {'memory': '64m', 'cpus': None, 'cpu_shares': None, 'pids': 100},
            'restart': 'always', 'stop_timeout': 10, 'healthcheck': None}
     write_unit(units, web)
     write_unit(units, {'name': 'idle', 'command': ['/bin/true'], 'root': '/nonexistent', 'netns': None,
