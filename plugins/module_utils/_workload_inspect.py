@@ -48,7 +48,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._oci import Bun
 from ansible_collections.anatomy.containers.plugins.module_utils._preview_reads import SharedReads
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
-    ENV_NAME_RE, MARK, NAME_RE, RUNNING_STATES, UNIT_DIR, USER_RE, Systemctl, WorkloadService, parse_show,
+    ENV_NAME_RE, MARK, NAME_RE, RUNNING_STATES, RUNTIME_ROOT, UNIT_DIR, USER_RE, Systemctl, WorkloadService, parse_show,
     runtime_argv, unit_name,
 )
 
@@ -130,8 +130,9 @@ def run_command(argv, stdin=None):
 class Runtime:
     """crun with our --root (``_services.runtime_argv``). ``run(argv, stdin=None) -> (rc, out, err)``, bytes out."""
 
-    def __init__(self, run=None):
+    def __init__(self, run=None, root: str = RUNTIME_ROOT):
         self.run = run or run_command
+        self.root = root
 
     def _call(self, *args) -> str:
         rc, out, err = self.run(runtime_argv(*args))
@@ -141,7 +142,12 @@ class Runtime:
         return _text(out)
 
     def states(self) -> dict:
-        """{id: {'id', 'pid', 'status', 'bundle', 'created', ...}} of every container, in one call."""
+        """{id: {'id', 'pid', 'status', 'bundle', 'created', ...}} of every container, in one call.
+
+        None before the runtime ever ran one of ours: ``crun list`` would make its state directory.
+        """
+        if not os.path.isdir(self.root):
+            return {}
         return parse_list(self._call('list', '--format', 'json'))
 
     def state(self, name: str):

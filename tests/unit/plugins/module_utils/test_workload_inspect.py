@@ -191,12 +191,15 @@ def test_crun_list_is_read_by_container_id():
     assert parse_list('') == {} and parse_list('[]\n') == {}
 
 
-def test_runtime_states_is_one_list_call():
+def test_runtime_states_is_one_list_call(tmp_path):
     run = FakeRun({'list': (0, load_fixture('crun-list.json').encode(), b'')})
-    assert Runtime(run).states()['web']['status'] == 'running'
+    assert Runtime(run, str(tmp_path)).states()['web']['status'] == 'running'
     assert [c['argv'] for c in run.calls] == [runtime_argv('list', '--format', 'json')]
     with pytest.raises(WorkloadError, match='rc=1'):
-        Runtime(FakeRun({'list': (1, b'', b'boom')})).states()
+        Runtime(FakeRun({'list': (1, b'', b'boom')}), str(tmp_path)).states()
+    # crun list makes its state directory: not asked before the runtime ran a container of ours.
+    run = FakeRun({})
+    assert Runtime(run, str(tmp_path / 'none')).states() == {} and run.calls == []
 
 
 def test_systemctl_show_asks_workload_services_properties_and_more():
@@ -374,7 +377,8 @@ def host(tmp_path, monkeypatch):
     run = FakeRun({'list': (0, load_fixture('crun-list.json').encode(), b'')})
     systemctl = FakeSystemctl()
     warnings = []
-    info = WorkloadInfo(FakeReads(mounts, workload_netns()), runner=None, runtime=Runtime(run), systemctl=systemctl,
+    info = WorkloadInfo(FakeReads(mounts, workload_netns()), runner=None, runtime=Runtime(run, str(tmp_path)),
+                        systemctl=systemctl,
                         unit_dir=str(units), health_dir=str(health), warn=warnings.append, records=records,
                         volumes_root=str(tmp_path / 'volumes'))
     return {'info': info, 'tmp': tmp_path, 'root': root, 'run': run, 'systemctl': systemctl, 'warnings': warnings,
