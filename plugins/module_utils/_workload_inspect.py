@@ -22,8 +22,8 @@ Both read what the other parts of the collection already know, through their own
 
 ``exec`` builds the OCI process of the command from the workload's bundle (``config.json``'s ``process``: user,
 environment, working directory, capabilities, rlimits, noNewPrivileges), with the command's own options on top,
-and has the runtime run it in the container (``crun exec --process``): in its namespaces, root and cgroup, as
-``docker exec`` does.
+and has the runtime run it in the container (``crun exec --process``), started in the cgroup of the workload's unit:
+in its namespaces, root and cgroup, as ``docker exec`` does.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import time
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import command_argv
-from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Resolver, overlay_layers
+from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Kernel, Resolver, overlay_layers
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import DEFAULT_VOLUMES_ROOT, BindVolume, OverlayMount
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import PortsResource
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import HAS_PYROUTE2, PYROUTE2_IMPORT_ERROR
@@ -48,8 +48,8 @@ from ansible_collections.anatomy.containers.plugins.module_utils._oci import Bun
 from ansible_collections.anatomy.containers.plugins.module_utils._preview_reads import SharedReads
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
-    ENV_NAME_RE, MARK, NAME_RE, RUNNING_STATES, RUNTIME_ROOT, UNIT_DIR, USER_RE, Systemctl, WorkloadService, parse_show,
-    runtime_argv, unit_name,
+    ENV_NAME_RE, MARK, NAME_RE, RUNNING_STATES, RUNTIME_ROOT, UNIT_DIR, USER_RE, Systemctl, SystemctlError, WorkloadService,
+    parse_show, runtime_argv, unit_name,
 )
 
 #: Where a workload's health check records its last results, one NAME.json each.
@@ -120,11 +120,43 @@ def parse_list(text: str) -> dict:
     return {state['id']: state for state in json.loads(text) if isinstance(state, dict) and 'id' in state}
 
 
-def run_command(argv, stdin=None):
-    """(rc, stdout bytes, stderr bytes) of a command; no stdin is /dev/null, as ``docker exec`` without -i."""
+def run_command(argv, stdin=None, cgroups=()):
+    """(rc, stdout bytes, stderr bytes) of a command; no stdin is /dev/null, as ``docker exec`` without -i.
+
+    With CGROUPS (directories of one cgroup in each hierarchy), the command starts in that cgroup.
+    """
     proc = subprocess.run(argv, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
+                          preexec_fn=join_cgroups(cgroups) if cgroups else None)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def join_cgroups(directories):
+    """A function that moves the calling process into the cgroup of each of DIRECTORIES the kernel lets it join
+    (a hierarchy mounted read-only, as in a nested container, is left as it is)."""
+    def join():
+        pid = str(os.getpid())
+        for directory in directories:
+            try:
+                with open(os.path.join(directory, 'cgroup.procs'), 'w') as procs:
+                    procs.write(pid)
+            except OSError:
+                pass
+    return join
+
+
+def cgroup_directories(table, control_group) -> list:
+    """The directories of a cgroup (systemd's ``ControlGroup``) in every cgroup hierarchy mounted in TABLE (a
+    ``_mounts.MountTable``): the unified one (cgroup v2), or each v1 controller's and systemd's own."""
+    if not control_group or not control_group.startswith('/'):
+        return []
+    found = []
+    for mount in table.mounts:
+        if mount.fstype in ('cgroup', 'cgroup2'):
+            directory = posixpath.join(mount.mount_point, control_group.lstrip('/'))
+            if os.path.isfile(os.path.join(directory, 'cgroup.procs')) and directory not in found:
+                found.append(directory)
+    return found
 
 
 class Runtime:
@@ -160,13 +192,15 @@ class Runtime:
         except ValueError:
             return None
 
-    def exec(self, name: str, process: dict, stdin=None):
-        """(rc, stdout, stderr) of the process run in the container; its spec is a file only root can read."""
+    def exec(self, name: str, process: dict, stdin=None, cgroups=()):
+        """(rc, stdout, stderr) of the process run in the container, started in CGROUPS (the workload's unit's); its
+        spec is a file only root can read."""
         fd, path = tempfile.mkstemp(prefix='anatomy-exec-', suffix='.json')
         try:
             with os.fdopen(fd, 'w') as handle:
                 json.dump(process, handle)
-            return self.run(runtime_argv('exec', '--process', path, name), stdin=stdin)
+            argv = runtime_argv('exec', '--process', path, name)
+            return self.run(argv, stdin=stdin, cgroups=cgroups) if cgroups else self.run(argv, stdin=stdin)
         finally:
             os.unlink(path)
 
@@ -259,10 +293,12 @@ def root_path(definition: dict, config: dict) -> str:
 class WorkloadExec:
     """``docker exec`` for our workloads: the command in a running workload, as its process runs."""
 
-    def __init__(self, runtime=None, unit_dir: str = UNIT_DIR, reader=read_in_root):
+    def __init__(self, runtime=None, unit_dir: str = UNIT_DIR, reader=read_in_root, systemctl=None, mountinfo=None):
         self.runtime = runtime or Runtime()
         self.unit_dir = unit_dir
         self.reader = reader
+        self.systemctl = systemctl or Systemctl()
+        self.mountinfo = mountinfo or (lambda: Kernel().mountinfo())
 
     def prepare(self, name, argv, user=None, environment=None, working_dir=None) -> dict:
         """The OCI process to run, once the workload is known to run; WorkloadError otherwise."""
@@ -297,8 +333,18 @@ class WorkloadExec:
                 environment['HOME'] = resolved['home']
         return exec_process(config.get('process') or {}, argv, oci_user, environment, working_dir)
 
-    def run(self, name, process: dict, stdin=None) -> tuple:
-        return self.runtime.exec(name, process, stdin)
+    def cgroups(self, name) -> list:
+        """The directories of the workload's unit's cgroup, which the command joins as ``docker exec`` joins the
+        container's: the unit's limits count it and its stop ends it. None found, it stays in ours."""
+        try:
+            unit = self.systemctl.run('show', '--property=Id,ControlGroup', unit_name(name))
+        except SystemctlError:
+            return []
+        control_group = parse_show(unit).get(unit_name(name), {}).get('ControlGroup')
+        return cgroup_directories(self.mountinfo(), control_group) if control_group else []
+
+    def run(self, name, process: dict, stdin=None, cgroups=()) -> tuple:
+        return self.runtime.exec(name, process, stdin, cgroups)
 
 
 def exec_result(argv, rc, out, err, started, ended, strip_empty_ends=True) -> dict:
@@ -624,8 +670,9 @@ def exec_in_workload(params: dict, check_mode: bool, workload_exec=None) -> dict
     stdin = params['stdin']
     if stdin is not None:
         stdin = (stdin + ('\n' if params['stdin_add_newline'] else '')).encode('utf-8')
+    cgroups = workload_exec.cgroups(params['name'])
     started = datetime.datetime.now()
-    rc, out, err = workload_exec.run(params['name'], process, stdin)
+    rc, out, err = workload_exec.run(params['name'], process, stdin, cgroups)
     result = exec_result(argv, rc, out, err, started, datetime.datetime.now(), params['strip_empty_ends'])
     result['user'] = {k: process['user'][k] for k in ('uid', 'gid', 'additionalGids') if k in process.get('user', {})}
     return result

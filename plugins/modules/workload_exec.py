@@ -13,8 +13,9 @@ version_added: 0.2.0
 description:
   - Runs a command inside a running workload of this collection (one that P(anatomy.containers.workload_service#module)
     or the C(anatomy.containers.workload) role set up), in its namespaces (PID, mount, network, IPC, UTS, cgroup), its
-    root filesystem, and as its process runs, with its user, environment, working directory, capabilities, rlimits and
-    C(noNewPrivileges), which are taken from the C(process) of the workload's OCI bundle (C(BUNDLE/config.json)).
+    root filesystem and its unit's cgroup, and as its process runs, with its user, environment, working directory,
+    capabilities, rlimits and C(noNewPrivileges), which are taken from the C(process) of the workload's OCI bundle
+    (C(BUNDLE/config.json)).
   - The OCI runtime runs it (C(crun --root /run/anatomy/crun exec --process FILE NAME)); O(user), O(environment) and
     O(working_dir) change what the command gets, as C(docker exec --user/--env/--workdir) do.
   - Returns the command's exit status and output as M(ansible.builtin.command) does, and, as it does, fails when the
@@ -89,6 +90,9 @@ notes:
   - The workload's log is its unit's journal, C(journalctl -u anatomy-workload-NAME.service); what the command prints
     is not in it.
   - A command that does not end blocks the task; set the task's C(timeout) keyword to bound it.
+  - As with C(docker exec), the command runs in the workload's cgroup (its unit's, in every cgroup hierarchy the host
+    lets it join), so the workload's O(anatomy.containers.workload_service#module:config[].limits) count it; and it
+    is in the workload's PID namespace, so it ends when the workload stops.
 seealso:
   - module: anatomy.containers.workload_info
   - module: anatomy.containers.workload_service

@@ -104,6 +104,13 @@ def test_exec_options_change_user_environment_working_dir_and_stdin(ansible, hos
     assert exec_in(ansible, host, 'web', 'cat /etc/passwd')['stdout'] == PASSWD.strip()
 
 
+def test_the_command_runs_in_the_workloads_cgroup(ansible, host):
+    # Seen from inside (its own cgroup namespace), the command's cgroups are those of the workload's PID 1; a process
+    # left in the cgroup of the SSH session would show as ../.. outside the namespace's root.
+    own = exec_in(ansible, host, 'web', 'cat /proc/self/cgroup')['stdout']
+    assert own == exec_in(ansible, host, 'web', 'cat /proc/1/cgroup')['stdout'] and '..' not in own, own
+
+
 def test_a_failing_command_fails_the_task_with_its_status_and_output(ansible, host):
     result = exec_in(ansible, host, 'web', ['/bin/sh', '-c', 'echo out; echo err >&2; exit 3'])
     assert result['_status'] == 'failed' and result['rc'] == 3 and result['msg'] == 'non-zero return code'

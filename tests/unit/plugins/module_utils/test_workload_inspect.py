@@ -115,9 +115,9 @@ class FakeRun:
         self.answers = answers
         self.calls = []
 
-    def __call__(self, argv, stdin=None):
+    def __call__(self, argv, stdin=None, **options):
         verb = argv[len(runtime_argv()):][0]
-        call = {'argv': argv, 'stdin': stdin}
+        call = dict(options, argv=argv, stdin=stdin)
         if verb == 'exec':
             with open(argv[argv.index('--process') + 1]) as handle:
                 call['process'] = json.load(handle)
@@ -146,11 +146,42 @@ def test_exec_runs_the_process_through_the_runtime_and_removes_its_file(tmp_path
     with pytest.raises(WorkloadError, match="workload 'web': user 'ghost' is not in the workload's /etc/passwd") as info:
         workload.prepare('web', ['id'], user='ghost')
     assert info.value.details['field'] == 'user'
-    assert workload.run('web', process, b'in') == (3, b'out\n', b'err\n')
+    assert workload.run('web', process, b'in', ['/cg/x']) == (3, b'out\n', b'err\n')
     call = run.calls[-1]
     path = call['argv'][call['argv'].index('--process') + 1]
     assert call['argv'] == runtime_argv('exec', '--process', path, 'web') and call['stdin'] == b'in'
-    assert call['process'] == process and not os.path.exists(path)
+    assert call['process'] == process and not os.path.exists(path) and call['cgroups'] == ['/cg/x']
+
+
+def test_the_command_joins_the_cgroup_of_the_workloads_unit_in_every_hierarchy(tmp_path):
+    mounts = FakeMountKernel()
+    for hierarchy, fstype in (('unified', 'cgroup2'), ('systemd', 'cgroup'), ('pids', 'cgroup'), ('memory', 'cgroup')):
+        mounts.add(str(tmp_path / hierarchy), fstype=fstype)
+        if hierarchy != 'memory':  # a controller the unit has no cgroup in
+            unit = tmp_path / hierarchy / 'system.slice' / 'anatomy-workload-web.service'
+            unit.mkdir(parents=True)
+            (unit / 'cgroup.procs').write_text('')
+    mounts.add(str(tmp_path / 'elsewhere'))  # not a cgroup hierarchy
+
+    class Shown:
+        def run(self, *args):
+            assert args == ('show', '--property=Id,ControlGroup', 'anatomy-workload-web.service')
+            return 'Id=anatomy-workload-web.service\nControlGroup=/system.slice/anatomy-workload-web.service\n'
+
+    workload = WorkloadExec(Runtime(FakeRun({})), systemctl=Shown(), mountinfo=mounts.mountinfo)
+    found = workload.cgroups('web')
+    assert found == [str(tmp_path / h / 'system.slice' / 'anatomy-workload-web.service') for h in ('unified', 'systemd', 'pids')]
+    inspect.join_cgroups(found + [str(tmp_path / 'gone')])()
+    assert all(open(os.path.join(d, 'cgroup.procs')).read() == str(os.getpid()) for d in found)
+    assert inspect.cgroup_directories(mounts.mountinfo(), '') == []
+
+
+def test_without_a_cgroup_the_command_runs_where_it_is():
+    class Failing:
+        def run(self, *args):
+            raise inspect.SystemctlError('no systemd')
+
+    assert WorkloadExec(Runtime(FakeRun({})), systemctl=Failing(), mountinfo=None).cgroups('web') == []
 
 
 @pytest.mark.parametrize('state, message', [

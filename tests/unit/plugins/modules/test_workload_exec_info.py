@@ -54,8 +54,12 @@ class FakeExec:
         self.prepared.append((name, argv, user, environment, working_dir))
         return {'args': argv, 'user': {'uid': 1000, 'gid': 1000}}
 
-    def run(self, name, process, stdin):
-        self.ran.append((name, process, stdin))
+    @staticmethod
+    def cgroups(name):
+        return ['/sys/fs/cgroup/system.slice/anatomy-workload-%s.service' % name]
+
+    def run(self, name, process, stdin, cgroups):
+        self.ran.append((name, process, stdin, cgroups))
         return self.answer
 
 
@@ -74,6 +78,7 @@ def test_exec_reports_as_command_does_and_is_changed(fake_exec, output):
     assert result['user'] == {'uid': 1000, 'gid': 1000}
     assert fake_exec.prepared == [('web', ['id', '-u'], None, {'A': '1'}, None)]
     assert fake_exec.ran[0][2] == b'x\n'
+    assert fake_exec.ran[0][3] == ['/sys/fs/cgroup/system.slice/anatomy-workload-web.service']
 
 
 def test_exec_fails_on_a_non_zero_status_with_its_output(fake_exec, output):
