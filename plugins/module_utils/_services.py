@@ -528,8 +528,8 @@ class BundleHost:
             text = self.read_text(path)
             if text is None:
                 raise _oci.BundleError('seccomp profile %s is not there%s' % (
-                    path, ' (install containers-common: golang-github-containers-common on Debian)'
-                    if source == 'default' else ''))
+                    path, " (Docker's default profile: the container_host role takes it from Debian's %s)"
+                    % _oci.DEFAULT_SECCOMP_PACKAGE if source == 'default' else ''))
             try:
                 self._profiles[path] = json.loads(text)
             except ValueError as exc:

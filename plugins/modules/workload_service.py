@@ -18,8 +18,9 @@ description:
     cgroup namespaces, and the network namespace given; a minimal C(/dev) (null, zero, full, random, urandom, tty,
     pts, shm, mqueue); C(/proc) with Docker's masked paths (kcore, keys, timer_list, sched_debug, acpi, scsi,
     C(/sys/firmware) ...) and read-only paths (C(/proc/sys), C(/proc/sysrq-trigger), C(/proc/irq), C(/proc/bus));
-    C(/sys) read-only; Docker's default capabilities; no_new_privileges; and Docker's default seccomp profile, as the
-    host's containers-common package ships it (C(/usr/share/containers/seccomp.json))."
+    C(/sys) read-only; Docker's default capabilities; no_new_privileges; and Docker's default seccomp profile, as
+    Debian packages it with Docker's source (C(/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json),
+    which the container_host role installs from the package golang-github-docker-docker-dev)."
   - "Device nodes: the device allow-list is applied by systemd to the service's cgroup (C(DevicePolicy=closed)) where
     it can; because nested hosts and read-only cgroup controllers cannot always apply it, C(/dev) is mounted C(nodev)
     with its devices bound from the host's, and the default profile also refuses to make character or block devices
@@ -45,8 +46,8 @@ author:
 requirements:
   - Linux with systemd 247 or later, as root
   - crun (the C(crun) package)
-  - for O(config[].seccomp=default), the containers' default seccomp profile (Debian C(golang-github-containers-common),
-    Fedora C(containers-common))
+  - for O(config[].seccomp=default), Docker's default seccomp profile at the path above (the container_host role
+    installs it on Debian)
 extends_documentation_fragment:
   - anatomy.containers._attributes
   - anatomy.containers._attributes.RESOURCE
@@ -119,7 +120,7 @@ options:
         type: path
       seccomp:
         description:
-          - V(default) - Docker's default profile as the host's containers-common ships it, for this architecture and
+          - V(default) - Docker's default profile, for this architecture and
             the container's capabilities, and refusing mknod of devices.
           - V(unconfined) - no seccomp filter.
           - An absolute path - a profile of the host's, in Docker's or the OCI format.
