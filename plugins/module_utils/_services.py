@@ -407,7 +407,8 @@ class WorkloadService(Resource):
 
     @staticmethod
     def _healthcheck(check, what):
-        if check in (None, {}):
+        # {} (which Ansible hands over as every suboption None) removes a health check under merged.
+        if check is None or (isinstance(check, dict) and all(value is None for value in check.values())):
             return None
         if not isinstance(check, dict) or not check.get('test'):
             raise ResourceError('%s: healthcheck must be a mapping with test (and interval, timeout, retries, '

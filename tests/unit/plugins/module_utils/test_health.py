@@ -176,6 +176,17 @@ def test_removing_the_health_check_removes_its_units_runner_and_status(systemd):
     assert not run(systemd, [WEB], state='replaced')['changed'] and systemd.calls == []
 
 
+def test_an_empty_health_check_removes_it_under_merged(systemd):
+    run(systemd, [HEALTHY])
+    # Ansible hands {} over with every suboption None.
+    empty = {'test': None, 'interval': None, 'timeout': None, 'retries': None, 'start_period': None}
+    result = run(systemd, [{'name': 'web', 'healthcheck': empty}])
+    assert result['changed'] and result['after'][0]['healthcheck'] is None
+    assert os.listdir(systemd.unit_dir) == [unit_name('web')]
+    with pytest.raises(ResourceError, match='healthcheck must be a mapping with test'):
+        run(systemd, [{'name': 'web', 'healthcheck': dict(empty, interval='5s')}])
+
+
 def test_deleting_the_service_removes_its_health_check_in_the_same_calls(systemd):
     run(systemd, [HEALTHY])
     systemd.calls.clear()
