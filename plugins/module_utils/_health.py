@@ -125,7 +125,8 @@ RUNNER_SCRIPT = r'''#!/bin/sh
 set -u
 LC_ALL=C
 export LC_ALL
-umask 022
+# The output of checks may tell what only root should read, as `docker inspect` needs root.
+umask 077
 CRUN=${ANATOMY_HEALTH_CRUN:-/usr/bin/crun}
 CRUN_ROOT=/run/anatomy/crun
 DIR=${ANATOMY_HEALTH_DIR:-/run/anatomy/health}
