@@ -26,6 +26,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._linux import I
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import ipv4_address, ipv4_network
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import model as netfilter_model
+from ansible_collections.anatomy.containers.plugins.module_utils import _oci
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
 from ansible_collections.anatomy.containers.plugins.module_utils._layers import Layer
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import check_volume_name
@@ -44,8 +45,8 @@ DNS_FALLBACK = ['8.8.8.8', '8.8.4.4']
 RESOLV_SOURCES = ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']
 OS_RELEASE = '/etc/os-release'
 PACKAGES_BY_OS_FAMILY = {
-    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static', 'crun', 'golang-github-containers-common'],
-    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox', 'crun', 'containers-common'],
+    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static', 'crun'],
+    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox', 'crun'],
 }
 # The state root (others may pass through to what a workload is given) and its private directories.
 STATE_DIR_MODES = (('', '0711'), ('/layers', '0700'), ('/volumes', '0700'), ('/workloads', '0700'))
@@ -483,6 +484,11 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
             problems.add(where, 'capabilities %s: not capabilities Linux knows (see capabilities(7))' % ', '.join(map(str, unknown)))
         if len(problems.lines) == bad:
             valid.append(dict(workload, network=network))
+    for workload in valid:
+        # The health check's units are anatomy-workload-NAME-health.*: the unit of a workload named NAME-health.
+        if workload.get('healthcheck') and workload['name'] + '-health' in seen:
+            problems.add('%s: workload %r' % (WORKLOADS_VAR, workload['name']),
+                         'healthcheck: its units would take the name of workload %r' % (workload['name'] + '-health'))
     return valid, ports
 
 
@@ -682,7 +688,8 @@ class HostRead:
         self.state_root = str(state_root).rstrip('/')
         self.packages = sorted(set(packages) | {p for family in PACKAGES_BY_OS_FAMILY.values() for p in family})
         self.files = [OS_RELEASE] + RESOLV_SOURCES + [self.resolv_conf, self.address_record]
-        self.dirs = [entry['path'] for entry in state_dirs(self.state_root)] + sorted(set(layer_paths))
+        self.dirs = [entry['path'] for entry in state_dirs(self.state_root)] + sorted(set(layer_paths)) + [
+            _oci.DEFAULT_SECCOMP_PROFILE]
 
     @property
     def resolv_conf(self) -> str:

@@ -19,8 +19,9 @@ is expressed here:
   mounted nodev with its devices bind-mounted from the host, the root filesystem is mounted nodev, and the
   default seccomp profile refuses mknod of character and block devices;
 - /proc and /sys with Docker's masked and read-only paths, /sys read-only;
-- Docker's default capabilities, no_new_privileges, and Docker's default seccomp profile as the host's
-  containers-common package ships it, turned into the runtime's form for this architecture and capability set.
+- Docker's default capabilities, no_new_privileges, and Docker's default seccomp profile as Debian packages Docker's
+  source, turned into the runtime's form for this architecture and capability set, as Docker does. (The profile of
+  containers-common, Podman's, allows keyctl, unshare and user namespaces to every container: not Docker's boundary.)
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from __future__ import annotations
 import json
 import re
 
-#: Where the containers' default seccomp profile is packaged (Debian's golang-github-containers-common, Fedora's
-#: containers-common).
-DEFAULT_SECCOMP_PROFILE = '/usr/share/containers/seccomp.json'
+#: Docker's default seccomp profile where Debian's golang-github-docker-docker-dev installs it (Docker's source): the
+#: container_host role takes that one file from the package, without the package's build dependencies.
+DEFAULT_SECCOMP_PROFILE = '/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json'
+#: The package it comes from, on Debian.
+DEFAULT_SECCOMP_PACKAGE = 'golang-github-docker-docker-dev'
 
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 

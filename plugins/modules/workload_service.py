@@ -18,8 +18,9 @@ description:
     cgroup namespaces, and the network namespace given; a minimal C(/dev) (null, zero, full, random, urandom, tty,
     pts, shm, mqueue); C(/proc) with Docker's masked paths (kcore, keys, timer_list, sched_debug, acpi, scsi,
     C(/sys/firmware) ...) and read-only paths (C(/proc/sys), C(/proc/sysrq-trigger), C(/proc/irq), C(/proc/bus));
-    C(/sys) read-only; Docker's default capabilities; no_new_privileges; and Docker's default seccomp profile, as the
-    host's containers-common package ships it (C(/usr/share/containers/seccomp.json))."
+    C(/sys) read-only; Docker's default capabilities; no_new_privileges; and Docker's default seccomp profile, as
+    Debian packages it with Docker's source (C(/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json),
+    which the container_host role installs from the package golang-github-docker-docker-dev)."
   - "Device nodes: the device allow-list is applied by systemd to the service's cgroup (C(DevicePolicy=closed)) where
     it can; because nested hosts and read-only cgroup controllers cannot always apply it, C(/dev) is mounted C(nodev)
     with its devices bound from the host's, and the default profile also refuses to make character or block devices
@@ -30,7 +31,8 @@ description:
     container host) systemd cannot enforce them.
   - Stopping sends O(config[].stop_signal) to the container's PID 1 (the runtime passes it on), and after
     O(config[].stop_timeout) seconds SIGKILL to every process left in the service's cgroup.
-  - The process's output goes to the journal - C(journalctl -u anatomy-workload-NAME.service).
+  - The process's output goes to the journal - C(journalctl -u anatomy-workload-NAME.service); the results of its
+    health check, if any, to C(journalctl -u anatomy-workload-NAME-health.service).
   - The whole list converges in one task, with one call of C(systemctl daemon-reload), C(enable), C(start) and
     C(restart) each at most, however many services there are.
   - A service whose definition changed (its unit file, or its O(config[].revision)) is restarted; the others are left
@@ -45,8 +47,8 @@ author:
 requirements:
   - Linux with systemd 247 or later, as root
   - crun (the C(crun) package)
-  - for O(config[].seccomp=default), the containers' default seccomp profile (Debian C(golang-github-containers-common),
-    Fedora C(containers-common))
+  - for O(config[].seccomp=default), Docker's default seccomp profile at the path above (the container_host role
+    installs it on Debian)
 extends_documentation_fragment:
   - anatomy.containers._attributes
   - anatomy.containers._attributes.RESOURCE
@@ -119,7 +121,7 @@ options:
         type: path
       seccomp:
         description:
-          - V(default) - Docker's default profile as the host's containers-common ships it, for this architecture and
+          - V(default) - Docker's default profile, for this architecture and
             the container's capabilities, and refusing mknod of devices.
           - V(unconfined) - no seccomp filter.
           - An absolute path - a profile of the host's, in Docker's or the OCI format.
@@ -176,24 +178,51 @@ options:
         description:
           - A health check, as Docker's - its command runs inside the container every O(config[].healthcheck.interval)
             and its status (C(starting), C(healthy), C(unhealthy)) is what P(anatomy.containers.workload_info#module)
-            reports. An unhealthy container is not restarted, as with Docker.
+            reports. An unhealthy container is not restarted, as with Docker; act on the status yourself.
+          - "The check is run by two more units, written, started and removed with the service in the same
+            C(systemctl) calls: the timer C(anatomy-workload-NAME-health.timer), which starts the oneshot service
+            C(anatomy-workload-NAME-health.service) one O(config[].healthcheck.interval) after the start and then one
+            interval after the end of each check. Both are C(PartOf=) the workload's service, which C(Wants=) the timer:
+            they start, stop and restart with it. They carry the ownership mark on their first line as the service
+            does; edited by hand or missing, they are rewritten. A service without a health check has neither."
+          - "The oneshot runs C(BUNDLE/healthcheck), a shell script this module writes, which runs the test in the
+            running container (C(crun exec), as the container's user, with its environment), kills it after
+            O(config[].healthcheck.timeout) (exit code V(-1), as Docker's), and keeps the status in
+            C(/run/anatomy/health/NAME.json) (written atomically) -
+            C({\"status\": \"starting\"|\"healthy\"|\"unhealthy\", \"failing_streak\": N, \"log\": [...]}), the log
+            holding the last 5 checks, each C({\"start\", \"end\", \"exit_code\", \"output\"}), the output (stdout and
+            stderr) cut at 4 KiB."
+          - As Docker's, a success makes the container healthy and resets the failing streak; a failure adds to the
+            streak, except while the status is still C(starting) within O(config[].healthcheck.start_period) of the
+            start; O(config[].healthcheck.retries) failures in a row make it unhealthy. Each start of the service
+            (restarts included) resets the status to C(starting) and the streak to 0, keeping the log. A container that
+            is not running is not checked; its last status stays in the file.
+          - Failed checks and changes of status are logged - C(journalctl -u anatomy-workload-NAME-health.service).
+          - "The service NAME-health cannot exist beside a service NAME with a health check: their units would have the
+            same name."
+          - V({}) removes the health check (also with O(state=merged)), its units, script and status file.
           - Defaults to none.
         type: dict
         suboptions:
           test:
-            description: The command, a list of words, or a string run by C(/bin/sh -c) inside the container.
+            description:
+              - The command, a list of words (the program first, a path inside the container or a name in its
+                C(PATH)), or a string run by C(/bin/sh -c) inside the container. Exit status 0 is healthy.
+              - Required when the health check is given.
             type: raw
           interval:
-            description: Time between checks (V(30s), V(1m30s) or seconds). Defaults to 30 seconds.
+            description: Time between checks (V(30s), V(1m30s) or seconds), at least 1 second. Defaults to 30 seconds.
             type: raw
           timeout:
-            description: How long one check may take. Defaults to 30 seconds.
+            description: How long one check may take before it is killed and counts as failed. Defaults to 30 seconds.
             type: raw
           retries:
             description: Failures in a row that make the container unhealthy. Defaults to 3.
             type: int
           start_period:
-            description: Time after the start during which failures do not count. Defaults to 0.
+            description:
+              - Time after each start during which failures do not count, while the container has not been healthy
+                yet. Defaults to 0.
             type: raw
       revision:
         description:
@@ -230,7 +259,19 @@ EXAMPLES = r"""
         environment:
           TZ: UTC
         revision: "layers=base:2"
+        healthcheck:
+          test: [/bin/sh, -c, "test -s /data/ticks"]
+          interval: 30s
+          timeout: 5s
+          retries: 3
+          start_period: 1m
     state: overridden
+
+- name: Remove the health check of a service, keeping the service
+  anatomy.containers.workload_service:
+    config:
+      - name: worker
+        healthcheck: {}
 
 - name: Stop a service but keep it
   anatomy.containers.workload_service:
