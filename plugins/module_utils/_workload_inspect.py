@@ -18,7 +18,7 @@ Both read what the other parts of the collection already know, through their own
   netfilter rules (``_netfilter.engine``), its root filesystem's layers and the binds on it from the mount table
   and the mount records (``_mounts_resources``), each through the read-only handles of ``_preview_reads``: an
   inspection can never write;
-* the health a health check last recorded under :data:`HEALTH_DIR`.
+* the health its health check last recorded (``_health.read_health``).
 
 ``exec`` builds the OCI process of the command from the workload's bundle (``config.json``'s ``process``: user,
 environment, working directory, capabilities, rlimits, noNewPrivileges), with the command's own options on top,
@@ -39,6 +39,7 @@ import time
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.anatomy.containers.plugins.module_utils._health import HEALTH_DIR, read_health
 from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import command_argv
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Kernel, Resolver, overlay_layers
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import DEFAULT_VOLUMES_ROOT, BindVolume, OverlayMount
@@ -52,8 +53,6 @@ from ansible_collections.anatomy.containers.plugins.module_utils._services impor
     parse_show, runtime_argv, unit_name,
 )
 
-#: Where a workload's health check records its last results, one NAME.json each.
-HEALTH_DIR = '/run/anatomy/health'
 #: The interface of a workload in its network namespace (the workload role's veth peer).
 WORKLOAD_INTERFACE = 'eth0'
 #: What systemd says of a unit: workload_service's own properties and what an inspection adds.
@@ -434,16 +433,6 @@ def state_of(props: dict, runtime_state, now=None, monotonic=None) -> dict:
             'status': runtime_status, 'pid': _int(runtime_state.get('pid')) or None,
             'created': runtime_state.get('created'), 'bundle': runtime_state.get('bundle')},
     }
-
-
-def read_health(name: str, health_dir: str = HEALTH_DIR):
-    """What the workload's health check last recorded ({'status', 'failing_streak', 'log', ...}), None if nothing."""
-    try:
-        with open(os.path.join(health_dir, name + '.json')) as handle:
-            health = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return health if isinstance(health, dict) else None
 
 
 def netns_name(netns):

@@ -4,7 +4,8 @@
 """workload_exec and workload_info on a real lab host, against workloads site.yml set up as a user does.
 
 ``web`` runs as a user of its own image (``app``, uid 1000, in group ``extra`` too), with a host name, an
-environment variable, a volume and a published port; ``idle`` is a second workload, stopped during a test.
+environment variable, a volume and a published port; ``idle`` is a second workload, with a health check, stopped
+during a test.
 Each answer of the modules is checked against the host itself: ``crun state``, /proc/PID/status, ``ip -n``,
 the volume's directory on disk.
 """
@@ -35,7 +36,8 @@ VARIABLES = {
          'environment': {'VAR': 'hello world'}, 'published_ports': ['18090:8080'], 'restart': 'always',
          'volumes': [{'name': 'exq-data', 'target': '/data'}],
          'command': ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/home/app']},
-        {'name': 'idle', 'network': 'exq', 'layers': ['base'], 'command': ['/bin/sleep', '2147483647']},
+        {'name': 'idle', 'network': 'exq', 'layers': ['base'], 'command': ['/bin/sleep', '2147483647'],
+         'healthcheck': {'test': ['/bin/cat', '/etc/hostname'], 'interval': '1s', 'timeout': '2s', 'retries': 2}},
     ],
 }
 
@@ -191,6 +193,21 @@ def test_info_reports_pid_address_mac_ports_mounts_and_paths(ansible, host):
 def test_info_of_named_workloads_in_check_mode_and_of_unknown_names(ansible, host):
     found, result = info(ansible, host, ['web', 'nope'], check=True)
     assert sorted(found) == ['web'] and result['missing'] == ['nope']
+
+
+def test_info_reports_the_health_its_check_recorded(ansible, host):
+    deadline = time.time() + 30
+    while True:
+        found, _result = info(ansible, host, ['idle'])
+        health = found['idle']['health']
+        if health and health['status'] == 'healthy':
+            break
+        assert time.time() < deadline, health
+        time.sleep(1)
+    # The check ran inside the workload: it read the workload's own /etc/hostname.
+    assert health['failing_streak'] == 0 and health['log'][-1]['output'] == 'idle\n'
+    assert health['log'][-1]['exit_code'] == 0
+    assert found['idle']['config']['healthcheck']['test'] == ['/bin/cat', '/etc/hostname']
 
 
 def test_info_counts_restarts_and_follows_the_new_pid(ansible, host):
