@@ -192,6 +192,10 @@ def parse_show(text: str) -> dict:
     return units
 
 
+#: What a run asks systemd of each unit it reads, in one ``systemctl show`` for all of them.
+SHOW_PROPERTIES = ('Id', 'ActiveState', 'UnitFileState', 'NeedDaemonReload')
+
+
 class SystemctlError(Exception):
     pass
 
@@ -209,10 +213,10 @@ class Systemctl:
             raise SystemctlError('systemctl %s: %s' % (' '.join(args), (proc.stderr or proc.stdout).strip()))
         return proc.stdout
 
-    def show(self, units: list) -> dict:
+    def show(self, units: list, properties=SHOW_PROPERTIES) -> dict:
         if not units:
             return {}
-        return parse_show(self.run('show', '--property=Id,ActiveState,UnitFileState,NeedDaemonReload', *units))
+        return parse_show(self.run('show', '--property=' + ','.join(properties), *units))
 
 
 class WorkloadService(Resource):

@@ -49,16 +49,15 @@ from ansible_collections.anatomy.containers.plugins.module_utils._oci import Bun
 from ansible_collections.anatomy.containers.plugins.module_utils._preview_reads import SharedReads
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
-    ENV_NAME_RE, MARK, NAME_RE, RUNNING_STATES, RUNTIME_ROOT, UNIT_DIR, USER_RE, Systemctl, SystemctlError, WorkloadService,
-    parse_show, runtime_argv, unit_name,
+    ENV_NAME_RE, MARK, NAME_RE, RUNNING_STATES, RUNTIME_ROOT, SHOW_PROPERTIES, UNIT_DIR, USER_RE, Systemctl,
+    SystemctlError, WorkloadService, parse_show, runtime_argv, unit_name,
 )
 
 #: The interface of a workload in its network namespace (the workload role's veth peer).
 WORKLOAD_INTERFACE = 'eth0'
-#: What systemd says of a unit: workload_service's own properties and what an inspection adds.
-SHOW_PROPERTIES = ('Id', 'ActiveState', 'UnitFileState', 'NeedDaemonReload', 'SubState', 'Result', 'MainPID',
-                   'NRestarts', 'ExecMainStatus', 'ExecMainStartTimestampMonotonic', 'ExecMainExitTimestampMonotonic',
-                   'FragmentPath')
+#: What an inspection asks systemd of a unit besides what workload_service does (``_services.SHOW_PROPERTIES``).
+INSPECT_PROPERTIES = ('SubState', 'Result', 'MainPID', 'NRestarts', 'ExecMainStatus', 'ExecMainStartTimestampMonotonic',
+                      'ExecMainExitTimestampMonotonic', 'FragmentPath')
 #: Where the runtime mounts what every container has (/dev/null bound from the host, say): not a workload's mounts.
 RUNTIME_MOUNT_DIRS = ('/dev', '/proc', '/sys')
 #: The parts of a bundle's process an exec'd process takes over (its args, terminal and console are its own).
@@ -368,10 +367,8 @@ def _stamp(moment: datetime.datetime) -> str:
 class InspectSystemctl(Systemctl):
     """systemctl whose one ``show`` for every unit asks what an inspection needs, besides workload_service's."""
 
-    def show(self, units: list) -> dict:
-        if not units:
-            return {}
-        return parse_show(self.run('show', '--property=' + ','.join(SHOW_PROPERTIES), *units))
+    def show(self, units: list, properties=SHOW_PROPERTIES + INSPECT_PROPERTIES) -> dict:
+        return super().show(units, properties)
 
 
 def monotonic_time(usec, now=None, monotonic=None):
