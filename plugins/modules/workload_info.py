@@ -118,10 +118,14 @@ workloads:
       type: int
       sample: 0
     health:
-      description: What its health check last recorded (C(status) - V(starting), V(healthy) or V(unhealthy);
-        C(failing_streak); C(log) - the last checks), null when it has none.
+      description:
+        - What its health check last recorded, as C(docker inspect)'s C(State.Health) - C(status) (V(starting),
+          V(healthy) or V(unhealthy)), C(failing_streak), and C(log), the last five checks (C(start), C(end),
+          C(exit_code), C(output)).
+        - Null when it has no health check, or its check has not run since the host started.
       type: dict
-      sample: {"status": "healthy", "failing_streak": 0, "log": []}
+      sample: {"status": "healthy", "failing_streak": 0, "log": [{"start": "2026-11-30T18:00:01Z",
+               "end": "2026-11-30T18:00:01Z", "exit_code": 0, "output": "ok\n"}]}
     systemd:
       description: Its unit's C(ActiveState), C(SubState), C(Result), C(MainPID) and C(UnitFileState).
       type: dict
