@@ -137,8 +137,8 @@ def render(item: dict) -> str:
         # The check's timer starts with the service (and, PartOf= it, stops and restarts with it); each start
         # resets the status to "starting", as Docker's.
         health_lines = ['Wants=' + _health.health_units(name)[0]]
-        health_reset = ['ExecStartPre=-/bin/sh %s reset %s' % (quote_arg(_health.runner_path(item['bundle'])),
-                                                                quote_arg(name))]
+        runner = quote_arg(_health.runner_path(item['bundle']))
+        health_reset = ['ExecStartPre=-/bin/sh %s reset %s' % (runner, quote_arg(name))]
     lines = [
         MARK + json.dumps(definition, sort_keys=True, separators=(',', ':')),
         '[Unit]',

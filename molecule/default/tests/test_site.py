@@ -51,13 +51,13 @@ def test_workloads_run_as_containers(host):
         assert service.is_running and service.is_enabled
         state = json.loads(host.check_output('crun --root /run/anatomy/crun state %s', name))
         assert state['status'] == 'running' and state['bundle'] == '%s/workloads/%s/bundle' % (ROOT, name)
-        pid = state['pid']
+        pid = str(state['pid'])
         # Its own PID namespace (PID 1 inside), the network namespace made for it, its root, no way to new privileges.
-        assert host.check_output('grep NSpid /proc/%d/status', pid).split()[-1] == '1'
-        assert host.check_output('readlink /proc/%d/ns/net', pid) == host.check_output(
+        assert host.check_output('grep NSpid /proc/%s/status', pid).split()[-1] == '1'
+        assert host.check_output('readlink /proc/%s/ns/net', pid) == host.check_output(
             'nsenter --net=/run/netns/%s readlink /proc/self/ns/net', name)
-        assert host.check_output('readlink /proc/%d/ns/pid', pid) != host.check_output('readlink /proc/1/ns/pid')
-        status = host.file('/proc/%d/status' % pid).content_string
+        assert host.check_output('readlink /proc/%s/ns/pid', pid) != host.check_output('readlink /proc/1/ns/pid')
+        status = host.file('/proc/%s/status' % pid).content_string
         assert 'NoNewPrivs:\t1' in status and 'Seccomp:\t2' in status
 
 

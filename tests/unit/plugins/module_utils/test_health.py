@@ -72,8 +72,8 @@ def test_without_a_health_check_the_main_unit_has_nothing_of_it():
 
 
 def test_health_units_run_the_runner_every_interval_tied_to_the_service():
-    units = render_health(normalized(dict(WEB, healthcheck=dict(CHECK, test='test -e "/tmp/100%"', timeout='3s',
-                                                                  start_period='1m'))))
+    check = dict(CHECK, test='test -e "/tmp/100%"', timeout='3s', start_period='1m')
+    units = render_health(normalized(dict(WEB, healthcheck=check)))
     assert sorted(units) == [ONESHOT, TIMER]
     for text in units.values():
         lines = text.splitlines()
@@ -307,7 +307,7 @@ def test_runner_success_is_healthy_and_retries_failures_are_unhealthy(runner):
 
 def test_runner_failures_in_the_start_period_do_not_count_but_a_success_does(runner):
     runner('reset', 'web')
-    for _ in range(3):
+    for _attempt in range(3):
         runner.check('false', retries=1, start_period=60)
     assert runner.status()['status'] == 'starting' and runner.status()['failing_streak'] == 0
     runner.check('true', retries=1, start_period=60)
