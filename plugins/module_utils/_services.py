@@ -37,6 +37,8 @@ from ansible_collections.anatomy.containers.plugins.module_utils._resource impor
 UNIT_DIR = '/etc/systemd/system'
 RUNTIME = '/usr/bin/crun'
 DEFAULT_BUNDLES = '/var/lib/anatomy/bundles'
+#: The container's standard input in its bundle: an empty file.
+STDIN = 'stdin'
 #: The runtime's state directory for this collection's containers: its own, so that names cannot collide with
 #: containers of Podman or others on the host.
 RUNTIME_ROOT = '/run/anatomy/crun'
@@ -153,6 +155,9 @@ def render(item: dict) -> str:
     ] + health_reset + [
         'ExecStart=%s --cgroup-manager=disabled run --no-new-keyring --bundle %s %s'
         % (runtime, quote_arg(item['bundle']), quote_arg(name)),
+        # The runtime hands its standard streams to the container's user (fchown): an empty file of the bundle's
+        # own, not the host's /dev/null, which would become that user's.
+        'StandardInput=file:' + os.path.join(item['bundle'], STDIN),
         'ExecStopPost=-%s delete --force %s' % (runtime, quote_arg(name)),
         # The runtime passes the stop signal on to the container's PID 1; after the timeout every process of the
         # unit's cgroup, the container's included, is killed.
@@ -504,7 +509,8 @@ class WorkloadService(Resource):
             wanted = self.bundle_text(desired)
         except _oci.BundleError:
             return True
-        return wanted is not None and self.host.read_text(os.path.join(desired['bundle'], 'config.json')) != wanted
+        return wanted is not None and (self.host.read_text(os.path.join(desired['bundle'], 'config.json')) != wanted
+                                       or self.host.read_text(os.path.join(desired['bundle'], STDIN)) is None)
 
     # -- writing --------------------------------------------------------------
     def apply(self, plan):
@@ -679,19 +685,21 @@ class BundleHost:
         return True
 
     def write_bundle(self, bundle: str, text) -> bool:
-        """Write config.json into the bundle directory; whether it changed."""
+        """Write config.json, and the container's empty stdin, into the bundle directory; whether either changed."""
         path = os.path.join(bundle, 'config.json')
-        if text is None or self.read_text(path) == text:
+        stdin = os.path.join(bundle, STDIN)
+        if text is None or (self.read_text(path) == text and self.read_text(stdin) is not None):
             return False
         os.makedirs(bundle, mode=0o700, exist_ok=True)
         write_atomically(path, text, 0o600)
+        write_atomically(stdin, '', 0o400)
         return True
 
     @staticmethod
     def remove_bundle(bundle) -> None:
         if not bundle:
             return
-        for name in ('config.json', 'config.json.tmp', _health.RUNNER, _health.RUNNER + '.tmp'):
+        for name in ('config.json', 'config.json.tmp', STDIN, STDIN + '.tmp', _health.RUNNER, _health.RUNNER + '.tmp'):
             try:
                 os.unlink(os.path.join(bundle, name))
             except FileNotFoundError:

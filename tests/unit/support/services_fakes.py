@@ -78,6 +78,7 @@ class FakeBundleHost(BundleHost):
         if text is None or self.files.get(path) == text:
             return False
         self.files[path] = text
+        self.files[os.path.join(bundle, 'stdin')] = ''
         return True
 
     def write_file(self, path, text, mode):
@@ -91,4 +92,5 @@ class FakeBundleHost(BundleHost):
 
     def remove_bundle(self, bundle):
         self.files.pop(os.path.join(bundle, 'config.json'), None)
+        self.files.pop(os.path.join(bundle, 'stdin'), None)
         self.files.pop(os.path.join(bundle, 'healthcheck'), None)

@@ -47,6 +47,8 @@ def test_render_runs_the_bundle_through_crun_and_marks_ownership():
     assert 'ExecStopPost=-"/usr/bin/crun" "--root" "/run/anatomy/crun" delete --force "web"' in lines
     assert 'KillMode=mixed' in lines and 'TimeoutStopSec=10' in lines and 'Restart=on-failure' in lines
     assert 'DevicePolicy=closed' in lines
+    # Not the host's /dev/null: the runtime hands its stdin to the container's user.
+    assert 'StandardInput=file:/var/lib/anatomy/bundles/web/stdin' in lines
     # What the container is lives in its bundle, not in the unit.
     assert not any(line.startswith(('RootDirectory=', 'Environment=', 'User=')) for line in lines)
     assert 'running' not in lines[0] and 'enabled' not in lines[0]
