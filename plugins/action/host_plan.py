@@ -11,6 +11,7 @@ import json
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.anatomy.containers.plugins.module_utils import _oci
 from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan as host_plan
 from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import share_strings
 
@@ -105,6 +106,11 @@ class ActionModule(ActionBase):
                                 if facts['dirs'].get(wanted['path']) != {'mode': wanted['mode'], 'owner': 'root',
                                                                          'group': 'root', 'directory': True}]
             if manages_host else [],
+            # Docker's default seccomp profile, one file of a Debian package that is not installed (see _oci).
+            seccomp_profile_missing=manages_host and args['install_packages'] and family == 'Debian'
+            and _oci.DEFAULT_SECCOMP_PROFILE not in facts['dirs'],
+            seccomp_profile=_oci.DEFAULT_SECCOMP_PROFILE,
+            seccomp_package=_oci.DEFAULT_SECCOMP_PACKAGE,
             resolv_conf=resolv_conf,
             resolv_conf_changed=manages_host and texts[read.resolv_conf] != resolv_conf,
             os_family=family,

@@ -26,6 +26,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._linux import I
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import ipv4_address, ipv4_network
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import model as netfilter_model
+from ansible_collections.anatomy.containers.plugins.module_utils import _oci
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
 from ansible_collections.anatomy.containers.plugins.module_utils._layers import Layer
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import check_volume_name
@@ -44,8 +45,8 @@ DNS_FALLBACK = ['8.8.8.8', '8.8.4.4']
 RESOLV_SOURCES = ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']
 OS_RELEASE = '/etc/os-release'
 PACKAGES_BY_OS_FAMILY = {
-    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static', 'crun', 'golang-github-containers-common'],
-    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox', 'crun', 'containers-common'],
+    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static', 'crun'],
+    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox', 'crun'],
 }
 # The state root (others may pass through to what a workload is given) and its private directories.
 STATE_DIR_MODES = (('', '0711'), ('/layers', '0700'), ('/volumes', '0700'), ('/workloads', '0700'))
@@ -470,7 +471,7 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
         # The service module's own rules, one field at a time so that each problem is reported.
         sound = _service({'name': 'x'}, ['/x'], '/', '')
         wanted = _service(dict(workload, name='x'), argv or ['/x'], '/', '')
-        for field in ('command', 'user', 'environment', 'capabilities'):
+        for field in ('command', 'environment', 'capabilities') + SERVICE_OPTIONS:
             if field in wanted and (field != 'command' or argv):
                 try:
                     rules.normalize(dict(sound, **{field: wanted[field]}))
@@ -507,14 +508,21 @@ def _check_port_conflicts(entries, problems):
         active.append(span)
 
 
+#: Options of a workload that are the service's own, passed on as they are (the service module checks them).
+SERVICE_OPTIONS = ('user', 'working_dir', 'hostname', 'seccomp', 'limits', 'ulimits', 'restart', 'stop_timeout',
+                   'stop_signal', 'healthcheck')
+
+
 def _service(workload, argv, rootfs, revision) -> dict:
     service = {
         'name': workload['name'], 'command': argv, 'root': rootfs, 'netns': workload['name'],
-        'user': str(workload.get('user') or 'root'), 'working_dir': '/', 'running': True, 'enabled': True,
+        'bundle': posixpath.join(posixpath.dirname(rootfs), 'bundle'),
+        'user': 'root', 'working_dir': '/', 'running': True, 'enabled': True,
         'environment': {str(k): str(v) for k, v in sorted((workload.get('environment') or {}).items())}
         if isinstance(workload.get('environment') or {}, dict) else workload.get('environment'),
         'revision': revision,
     }
+    service.update({option: workload[option] for option in SERVICE_OPTIONS if workload.get(option) not in (None, '', {})})
     if workload.get('capabilities'):
         service['capabilities'] = list(workload['capabilities'])
     return service
@@ -563,6 +571,8 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             'lower': ['%s/layers/%s' % (root, layer) if not layer.startswith('/') else layer
                       for layer in workload['layers']],
             'upper': wdir + '/upper', 'work': wdir + '/work',
+            # Device nodes in a layer or made in the writable layer cannot be opened (see _oci).
+            'options': ['nodev'],
         })
         for volume in workload.get('volumes') or []:
             entry = {'target': posixpath.normpath(volume['target']), 'root': rootfs,
@@ -580,7 +590,7 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             hosts_files[net.name] = '\n'.join(hosts) + '\n'
         # Files of the workload's own, written in place under their bind mounts as Docker does: the hosts
         # file changes as neighbours come and go, without a restart.
-        for etc_file, content in (('hostname', name + '\n'), ('hosts', hosts_files[net.name]),
+        for etc_file, content in (('hostname', (workload.get('hostname') or name) + '\n'), ('hosts', hosts_files[net.name]),
                                   ('resolv.conf', resolv_conf)):
             result['volumes'].append({'source': '%s/%s' % (wdir, etc_file), 'content': content,
                                       'target': '/etc/' + etc_file, 'root': rootfs, 'read_only': True})
@@ -673,7 +683,8 @@ class HostRead:
         self.state_root = str(state_root).rstrip('/')
         self.packages = sorted(set(packages) | {p for family in PACKAGES_BY_OS_FAMILY.values() for p in family})
         self.files = [OS_RELEASE] + RESOLV_SOURCES + [self.resolv_conf, self.address_record]
-        self.dirs = [entry['path'] for entry in state_dirs(self.state_root)] + sorted(set(layer_paths))
+        self.dirs = [entry['path'] for entry in state_dirs(self.state_root)] + sorted(set(layer_paths)) + [
+            _oci.DEFAULT_SECCOMP_PROFILE]
 
     @property
     def resolv_conf(self) -> str:

@@ -20,15 +20,22 @@ number of services: Ansible's per-item cost is what a loop of systemd_service ta
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
 
+from ansible_collections.anatomy.containers.plugins.module_utils import _oci
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
     OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
 )
 
 UNIT_DIR = '/etc/systemd/system'
+RUNTIME = '/usr/bin/crun'
+DEFAULT_BUNDLES = '/var/lib/anatomy/bundles'
+#: The runtime's state directory for this collection's containers: its own, so that names cannot collide with
+#: containers of Podman or others on the host.
+RUNTIME_ROOT = '/run/anatomy/crun'
 UNIT_PREFIX = 'anatomy-workload-'
 MARK = '# %s workload service: ' % OWNER_MARK
 
@@ -53,6 +60,7 @@ CAPABILITIES = frozenset((
 NAME_RE = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,62}$')
 CAPABILITY_RE = re.compile(r'^CAP_[A-Z_]+$')
 ENV_NAME_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
+HOSTNAME_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$')
 USER_RE = re.compile(r'^([a-z_][a-z0-9_-]*[$]?|[0-9]+)$', re.IGNORECASE)
 # What systemd counts as running: a unit restarting after a failure is "activating".
 RUNNING_STATES = ('active', 'activating', 'reloading')
@@ -73,34 +81,79 @@ def quote_assignment(key: str, value: str) -> str:
     return '"%s=%s"' % (key, value.replace('\\', '\\\\').replace('"', '\\"').replace('%', '%%'))
 
 
+RESTART_RE = re.compile(r'^(no|always|unless-stopped|on-failure(?::([0-9]+))?)$')
+SIGNAL_RE = re.compile(r'^SIG[A-Z0-9+-]+$')
+
+
+def runtime_argv(*args: str) -> list:
+    """The OCI runtime's command line, on the runtime state directory of this collection's containers alone."""
+    return [RUNTIME, '--root', RUNTIME_ROOT] + list(args)
+
+
+def _restart_lines(policy: str) -> tuple:
+    """Docker's restart policy as systemd's: ([Unit] lines, [Service] lines).
+
+    systemd never restarts a unit stopped by hand, and starts enabled units at boot: ``always`` and
+    ``unless-stopped`` are both Restart=always. ``on-failure:N`` allows N restarts in the unit's lifetime
+    (StartLimitBurst counts the first start too; the module resets the count when it starts the unit).
+    """
+    match = RESTART_RE.match(policy)
+    if policy == 'no':
+        return ['StartLimitIntervalSec=0'], ['Restart=no']
+    if match.group(2) is not None:
+        return (['StartLimitIntervalSec=infinity', 'StartLimitBurst=%d' % (int(match.group(2)) + 1)],
+                ['Restart=on-failure', 'RestartSec=1'])
+    return ['StartLimitIntervalSec=0'], ['Restart=%s' % ('on-failure' if policy == 'on-failure' else 'always'),
+                                         'RestartSec=1']
+
+
+def _limit_lines(limits: dict) -> list:
+    """The limits as systemd enforces them on the unit's cgroup, which holds the runtime and every process of the
+    container (the runtime runs with its own cgroup management off, as Podman's split mode leaves it to systemd)."""
+    lines = []
+    if limits.get('memory'):
+        lines += ['MemoryMax=%d' % limits['memory'], 'MemorySwapMax=0']
+    if limits.get('cpus'):
+        lines.append('CPUQuota=%d%%' % round(limits['cpus'] * 100))
+    if limits.get('cpu_shares'):
+        lines.append('CPUWeight=%d' % _oci.cpu_weight(limits['cpu_shares']))
+    if limits.get('pids'):
+        lines.append('TasksMax=%d' % limits['pids'])
+    return lines
+
+
 def render(item: dict) -> str:
     """The unit file of one service. Its first line is the ownership mark and the definition."""
     definition = {k: v for k, v in item.items() if k not in ('running', 'enabled')}
+    name = item['name']
+    unit_lines, restart_lines = _restart_lines(item['restart'])
+    runtime = ' '.join(quote_arg(arg) for arg in runtime_argv())
     lines = [
         MARK + json.dumps(definition, sort_keys=True, separators=(',', ':')),
         '[Unit]',
-        'Description=%s workload %s' % (OWNER_MARK, item['name']),
+        'Description=%s workload %s' % (OWNER_MARK, name),
         'After=network.target',
+    ] + unit_lines + [
         '',
         '[Service]',
         'Type=simple',
-        'ExecStart=' + ' '.join(quote_arg(arg) for arg in item['command']),
-    ]
-    if item['netns']:
-        lines.append('NetworkNamespacePath=' + netns_path(item['netns']))
-    lines += [
-        'RootDirectory=' + item['root'],
-        # /proc, /sys and /dev inside the root, as a container runtime mounts them.
-        'MountAPIVFS=yes',
-        'User=' + item['user'],
-        'WorkingDirectory=' + item['working_dir'],
-    ]
-    lines += ['Environment=' + quote_assignment(k, v) for k, v in sorted(item['environment'].items())]
-    lines += [
-        'CapabilityBoundingSet=' + ' '.join(item['capabilities']),
-        'NoNewPrivileges=yes',
-        'Restart=on-failure',
-        'RestartSec=1',
+        # A container left behind by a killed runtime would keep its name taken.
+        'ExecStartPre=-%s delete --force %s' % (runtime, quote_arg(name)),
+        'ExecStart=%s --cgroup-manager=disabled run --no-new-keyring --bundle %s %s'
+        % (runtime, quote_arg(item['bundle']), quote_arg(name)),
+        'ExecStopPost=-%s delete --force %s' % (runtime, quote_arg(name)),
+        # The runtime passes the stop signal on to the container's PID 1; after the timeout every process of the
+        # unit's cgroup, the container's included, is killed.
+        'KillMode=mixed',
+        'KillSignal=' + item['stop_signal'],
+        'TimeoutStopSec=%d' % item['stop_timeout'],
+        # The runtime exits 128+15 when the container's PID 1 ends by SIGTERM: a clean stop, as systemd counts it.
+        'SuccessExitStatus=143',
+    ] + restart_lines + _limit_lines(item['limits']) + [
+        # The device allow-list of the container, where systemd can apply it (a writable devices controller, or BPF).
+        'DevicePolicy=closed',
+        'DeviceAllow=char-pts rw',
+        'SyslogIdentifier=' + name,
         '',
         '[Install]',
         'WantedBy=multi-user.target',
@@ -146,19 +199,23 @@ class Systemctl:
 
 
 class WorkloadService(Resource):
-    """A container's process as a systemd service, in its network namespace and root filesystem."""
+    """A container's process as a systemd service running an OCI bundle, in its network namespace and root filesystem."""
 
     kind = 'workload service'
     key = 'name'
     defaults = {'command': None, 'root': None, 'netns': None, 'user': 'root', 'working_dir': '/',
                 'environment': {}, 'capabilities': list(DEFAULT_CAPABILITIES), 'revision': '',
-                'running': True, 'enabled': True}
+                'hostname': None, 'bundle': None, 'seccomp': 'default', 'no_new_privileges': True,
+                'limits': {}, 'ulimits': {}, 'restart': 'on-failure', 'stop_timeout': 10, 'stop_signal': 'SIGTERM',
+                'healthcheck': None, 'running': True, 'enabled': True}
 
-    def __init__(self, systemctl=None, unit_dir: str = UNIT_DIR):
+    def __init__(self, systemctl=None, unit_dir: str = UNIT_DIR, host=None):
         self.systemctl = systemctl or Systemctl()
         self.unit_dir = unit_dir
+        self.host = host or BundleHost()
         self.texts: dict = {}
         self.runtime: dict = {}
+        self.bundles: dict = {}
 
     def path(self, name: str) -> str:
         return os.path.join(self.unit_dir, unit_name(name))
@@ -212,14 +269,23 @@ class WorkloadService(Resource):
             value = item.get(field)
             if not isinstance(value, str) or not value.startswith('/') or '\n' in value:
                 raise ResourceError('%s: %s must be an absolute path, got %r' % (what, field, value), field=field)
+        root = item['root'].rstrip('/') or '/'
+        bundle = item.get('bundle') or os.path.join(DEFAULT_BUNDLES, name)
+        if not bundle.startswith('/') or '\n' in bundle or bundle.rstrip('/') == root:
+            raise ResourceError('%s: bundle must be an absolute path other than the root, got %r' % (what, bundle),
+                                field='bundle')
         netns = item.get('netns')
         if netns is not None and (not isinstance(netns, str) or not netns or '\n' in netns
                                   or ('/' in netns and not netns.startswith('/'))):
             raise ResourceError('%s: netns must be a namespace name or an absolute path, got %r' % (what, netns),
                                 field='netns')
         user = str(item.get('user'))
-        if not USER_RE.match(user):
-            raise ResourceError('%s: user %r is not a user name or a numeric ID' % (what, user), field='user')
+        if not all(USER_RE.match(part) for part in user.split(':', 1)):
+            raise ResourceError('%s: user %r is not a user name or a numeric ID, optionally with :group' % (what, user),
+                                field='user')
+        hostname = item.get('hostname') or name
+        if not isinstance(hostname, str) or not HOSTNAME_RE.match(hostname):
+            raise ResourceError('%s: hostname %r is not a host name' % (what, hostname), field='hostname')
         environment = item.get('environment') or {}
         if not isinstance(environment, dict):
             raise ResourceError('%s: environment must be a mapping of names to values' % what, field='environment')
@@ -234,20 +300,138 @@ class WorkloadService(Resource):
         if bad:
             raise ResourceError('%s: capabilities %s are not capability names' % (what, ', '.join(bad)),
                                 field='capabilities')
-        for field in ('running', 'enabled'):
-            if not isinstance(item.get(field), bool):
+        seccomp = item.get('seccomp') or 'default'
+        if seccomp not in ('default', 'unconfined') and not (isinstance(seccomp, str) and seccomp.startswith('/')):
+            raise ResourceError('%s: seccomp must be default, unconfined or the absolute path of a profile, got %r'
+                                % (what, seccomp), field='seccomp')
+        limits = self._limits(item.get('limits') or {}, what)
+        ulimits = item.get('ulimits') or {}
+        if not isinstance(ulimits, dict):
+            raise ResourceError('%s: ulimits must be a mapping like {nofile: "1024:4096"}' % what, field='ulimits')
+        for key, value in ulimits.items():
+            try:
+                _oci.parse_rlimit(str(key), value)
+            except ValueError as exc:
+                raise ResourceError('%s: ulimits: %s' % (what, exc), field='ulimits')
+        ulimits = {str(k): str(v) for k, v in ulimits.items()}
+        restart = str(item.get('restart') or 'on-failure')
+        if not RESTART_RE.match(restart):
+            raise ResourceError('%s: restart must be no, on-failure, on-failure:MAX, always or unless-stopped, got %r'
+                                % (what, restart), field='restart')
+        stop_timeout = item.get('stop_timeout')
+        stop_timeout = 10 if stop_timeout is None else stop_timeout
+        if isinstance(stop_timeout, bool) or not isinstance(stop_timeout, int) or stop_timeout < 0:
+            raise ResourceError('%s: stop_timeout must be a number of seconds, got %r' % (what, stop_timeout),
+                                field='stop_timeout')
+        stop_signal = str(item.get('stop_signal') or 'SIGTERM').upper()
+        stop_signal = stop_signal if stop_signal.startswith('SIG') else 'SIG' + stop_signal
+        if not SIGNAL_RE.match(stop_signal):
+            raise ResourceError('%s: stop_signal %r is not a signal name' % (what, stop_signal), field='stop_signal')
+        healthcheck = self._healthcheck(item.get('healthcheck'), what)
+        for field in ('running', 'enabled', 'no_new_privileges'):
+            value = item.get(field, True)
+            if not isinstance(value, bool):
                 raise ResourceError('%s: %s must be true or false' % (what, field), field=field)
-        return {'name': name, 'command': command, 'root': item['root'], 'netns': netns, 'user': user,
+        return {'name': name, 'command': command, 'root': root, 'netns': netns, 'user': user,
                 'working_dir': item['working_dir'], 'environment': environment,
                 'capabilities': sorted(set(capabilities)), 'revision': str(item.get('revision') or ''),
-                'running': item['running'], 'enabled': item['enabled']}
+                'hostname': hostname, 'bundle': bundle.rstrip('/'), 'seccomp': seccomp,
+                'no_new_privileges': item.get('no_new_privileges', True), 'limits': limits, 'ulimits': ulimits,
+                'restart': restart, 'stop_timeout': stop_timeout, 'stop_signal': stop_signal,
+                'healthcheck': healthcheck, 'running': item['running'], 'enabled': item['enabled']}
+
+    @staticmethod
+    def _limits(limits, what) -> dict:
+        if not isinstance(limits, dict):
+            raise ResourceError('%s: limits must be a mapping of memory, cpus, cpu_shares and pids' % what, field='limits')
+        unknown = sorted(set(limits) - {'memory', 'cpus', 'cpu_shares', 'pids'})
+        if unknown:
+            raise ResourceError('%s: limits: unknown %s (memory, cpus, cpu_shares, pids)' % (what, ', '.join(unknown)),
+                                field='limits')
+        out = {}
+        try:
+            if limits.get('memory') not in (None, ''):
+                out['memory'] = _oci.parse_bytes(limits['memory'])
+                if out['memory'] < 6 * 1024 * 1024:
+                    raise ValueError('memory %r: at least 6m, as Docker asks' % (limits['memory'],))
+            if limits.get('cpus') not in (None, ''):
+                out['cpus'] = float(limits['cpus'])
+                if not 0.01 <= out['cpus'] <= 1024:
+                    raise ValueError('cpus %r: between 0.01 and 1024' % (limits['cpus'],))
+            for field, low, high in (('cpu_shares', 2, 262144), ('pids', 1, 4194304)):
+                if limits.get(field) not in (None, ''):
+                    value = limits[field]
+                    if isinstance(value, bool) or not str(value).isdigit() or not low <= int(value) <= high:
+                        raise ValueError('%s %r: a whole number from %d to %d' % (field, value, low, high))
+                    out[field] = int(value)
+        except ValueError as exc:
+            raise ResourceError('%s: limits: %s' % (what, exc), field='limits')
+        return out
+
+    @staticmethod
+    def _healthcheck(check, what):
+        if check in (None, {}):
+            return None
+        if not isinstance(check, dict) or not check.get('test'):
+            raise ResourceError('%s: healthcheck must be a mapping with test (and interval, timeout, retries, '
+                                'start_period)' % what, field='healthcheck')
+        unknown = sorted(set(check) - {'test', 'interval', 'timeout', 'retries', 'start_period'})
+        if unknown:
+            raise ResourceError('%s: healthcheck: unknown %s' % (what, ', '.join(unknown)), field='healthcheck')
+        test = check['test']
+        test = [str(word) for word in test] if isinstance(test, (list, tuple)) else ['/bin/sh', '-c', str(test)]
+        if not test or any('\n' in word or '\0' in word for word in test):
+            raise ResourceError('%s: healthcheck: test words hold no newline or NUL' % what, field='healthcheck')
+        out = {'test': test}
+        try:
+            for field, default in (('interval', 30), ('timeout', 30), ('start_period', 0)):
+                value = check.get(field)
+                out[field] = int(math.ceil(_oci.parse_seconds(default if value in (None, '') else value)))
+            if out['interval'] < 1 or out['timeout'] < 1:
+                raise ValueError('interval and timeout are at least 1s')
+            retries = 3 if check.get('retries') in (None, '') else check['retries']
+            if isinstance(retries, bool) or not str(retries).isdigit() or int(retries) < 1:
+                raise ValueError('retries %r: a whole number, 1 or more' % (retries,))
+            out['retries'] = int(retries)
+        except ValueError as exc:
+            raise ResourceError('%s: healthcheck: %s' % (what, exc), field='healthcheck')
+        return out
 
     def stale(self, name: str) -> bool:
         """Whether systemd still runs an older version of the unit file (changed without a daemon-reload)."""
         return self.runtime.get(unit_name(name), {}).get('NeedDaemonReload') == 'yes'
 
+    def bundle_text(self, desired) -> str | None:
+        """The config.json the workload's bundle should hold; None when its root filesystem is not there (yet)."""
+        name = desired['name']
+        if name not in self.bundles:
+            self.bundles[name] = self.host.bundle_text(desired, self.prerequisite)
+        return self.bundles[name]
+
+    def validate_plan(self, plan, current):
+        # Every bundle is made before anything is written: an unknown user or an unreadable profile fails the run.
+        bundles = {}
+        for item in list(current.values()) + plan.create + [d for _c, d in plan.update]:
+            if item not in plan.delete:
+                bundles.setdefault(item.get('bundle'), set()).add(item['name'])
+        shared = sorted(sorted(names) for bundle, names in bundles.items() if bundle and len(names) > 1)
+        if shared:
+            raise ResourceError('%s: the services %s would share one bundle directory' % (
+                self.describe(shared[0][0]), ' and '.join(shared[0])), key=shared[0][0])
+        for desired in plan.create + [d for _c, d in plan.update]:
+            try:
+                self.bundle_text(desired)
+            except _oci.BundleError as exc:
+                raise ResourceError('%s: %s' % (self.describe(desired['name']), exc), key=desired['name'])
+
     def differs(self, current, desired):
-        return current != desired or self.texts.get(desired['name']) != render(desired) or self.stale(desired['name'])
+        if current != desired or self.texts.get(desired['name']) != render(desired) or self.stale(desired['name']):
+            return True
+        try:
+            wanted = self.bundle_text(desired)
+        except _oci.BundleError:
+            return True
+        return wanted is not None and self.host.read_text(os.path.join(desired['bundle'], 'config.json')) != wanted
 
     # -- writing --------------------------------------------------------------
     def apply(self, plan):
@@ -262,13 +446,15 @@ class WorkloadService(Resource):
             self.systemctl.run('disable', '--now', *gone)
             for item in plan.delete:
                 os.unlink(self.path(item['name']))
+                self.host.remove_bundle(item.get('bundle'))
         rewritten = []
         for current, desired in [(None, item) for item in plan.create] + plan.update:
+            changed = self.host.write_bundle(desired['bundle'], self.bundle_text(desired))
             text = render(desired)
             if self.texts.get(desired['name']) != text:
                 self.write(desired['name'], text)
-                rewritten.append(desired['name'])
-            elif self.stale(desired['name']):
+                changed = True
+            if changed or self.stale(desired['name']):
                 rewritten.append(desired['name'])
         if gone or rewritten:
             self.systemctl.run('daemon-reload')
@@ -294,18 +480,97 @@ class WorkloadService(Resource):
                 restart.append(unit)
             elif not running_now:
                 start.append(unit)
+        if restart or start:
+            # A restart count (on-failure:N) and a start limit hit start afresh when the module starts a unit.
+            try:
+                self.systemctl.run('reset-failed', *(restart + start))
+            except SystemctlError:
+                pass
         for verb, units in (('enable', enable), ('disable', disable), ('stop', stop), ('restart', restart),
                             ('start', start)):
             if units:
                 self.systemctl.run(verb, *(['--no-reload'] if verb in ('enable', 'disable') else []), *units)
 
     def write(self, name: str, text: str) -> None:
-        path = self.path(name)
-        temporary = path + '.tmp'
-        with open(temporary, 'w') as unit:
-            unit.write(text)
-        os.chmod(temporary, 0o644)
-        os.rename(temporary, path)
+        write_atomically(self.path(name), text, 0o644)
+
+
+def write_atomically(path: str, text: str, mode: int) -> None:
+    temporary = path + '.tmp'
+    with open(temporary, 'w') as handle:
+        handle.write(text)
+    os.chmod(temporary, mode)
+    os.rename(temporary, path)
+
+
+class BundleHost:
+    """What a bundle is made of on this host: the workload's user database, the seccomp profile, the machine.
+
+    Unit tests pass a fake with the same methods.
+    """
+
+    def __init__(self):
+        self._profiles: dict = {}
+        uname = os.uname()
+        self.machine, self.release = uname.machine, uname.release
+
+    @staticmethod
+    def read_text(path: str):
+        try:
+            with open(path) as handle:
+                return handle.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def profile(self, source: str, capabilities) -> dict:
+        path = _oci.DEFAULT_SECCOMP_PROFILE if source == 'default' else source
+        if path not in self._profiles:
+            text = self.read_text(path)
+            if text is None:
+                raise _oci.BundleError('seccomp profile %s is not there%s' % (
+                    path, " (Docker's default profile: the container_host role takes it from Debian's %s)"
+                    % _oci.DEFAULT_SECCOMP_PACKAGE if source == 'default' else ''))
+            try:
+                self._profiles[path] = json.loads(text)
+            except ValueError as exc:
+                raise _oci.BundleError('seccomp profile %s is not JSON: %s' % (path, exc))
+        profile = _oci.seccomp_for(self._profiles[path], self.machine, capabilities, self.release)
+        return _oci.without_device_nodes(profile) if source == 'default' else profile
+
+    def bundle_text(self, desired, prerequisite):
+        root = desired['root']
+        if not prerequisite(os.path.isdir(root),
+                            '%s: root filesystem %s is not there' % (desired['name'], root)):
+            return None
+        passwd = self.read_text(os.path.join(root, 'etc/passwd')) or ''
+        group = self.read_text(os.path.join(root, 'etc/group')) or ''
+        user = _oci.resolve_user(desired['user'], passwd, group)
+        seccomp = None if desired['seccomp'] == 'unconfined' else self.profile(desired['seccomp'], desired['capabilities'])
+        netns = netns_path(desired['netns']) if desired['netns'] else None
+        return _oci.dumps(_oci.config(desired, user, seccomp, netns))
+
+    def write_bundle(self, bundle: str, text) -> bool:
+        """Write config.json into the bundle directory; whether it changed."""
+        path = os.path.join(bundle, 'config.json')
+        if text is None or self.read_text(path) == text:
+            return False
+        os.makedirs(bundle, mode=0o700, exist_ok=True)
+        write_atomically(path, text, 0o600)
+        return True
+
+    @staticmethod
+    def remove_bundle(bundle) -> None:
+        if not bundle:
+            return
+        for name in ('config.json', 'config.json.tmp'):
+            try:
+                os.unlink(os.path.join(bundle, name))
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(bundle)
+        except OSError:
+            pass
 
 
 # -- the module: what it accepts, and its main() once its AnsibleModule exists -----------------------------------------
@@ -321,6 +586,27 @@ WORKLOAD_SERVICE_ARGUMENT_SPEC = state_argument_spec(dict(
     environment=dict(type='dict'),
     capabilities=dict(type='list', elements='str'),
     revision=dict(type='str'),
+    hostname=dict(type='str'),
+    bundle=dict(type='path'),
+    seccomp=dict(type='str'),
+    no_new_privileges=dict(type='bool'),
+    limits=dict(type='dict', options=dict(
+        memory=dict(type='raw'),
+        cpus=dict(type='float'),
+        cpu_shares=dict(type='int'),
+        pids=dict(type='int'),
+    )),
+    ulimits=dict(type='dict'),
+    restart=dict(type='str'),
+    stop_timeout=dict(type='int'),
+    stop_signal=dict(type='str'),
+    healthcheck=dict(type='dict', options=dict(
+        test=dict(type='raw'),
+        interval=dict(type='raw'),
+        timeout=dict(type='raw'),
+        retries=dict(type='int'),
+        start_period=dict(type='raw'),
+    )),
     # Listing a service means running it, also under merged: not a property left as it is.
     running=dict(type='bool', default=True),
     enabled=dict(type='bool', default=True),

@@ -8,13 +8,30 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: workload_service
-short_description: A container's process as a systemd service in its network namespace and root filesystem
+short_description: A container, run by an OCI runtime (crun) under a systemd service
 version_added: 0.1.0
 description:
-  - Runs each listed process as the systemd service C(anatomy-workload-NAME.service), confined the way a container
-    runtime confines a container's process, with systemd's own settings
-    (C(NetworkNamespacePath=), C(RootDirectory=) with C(MountAPIVFS=yes), C(User=), C(CapabilityBoundingSet=) with
-    Docker's default capability set, C(NoNewPrivileges=yes)), and restarted on failure.
+  - Runs each listed process as a container, through the OCI runtime C(crun) from a bundle this module writes
+    (C(BUNDLE/config.json), its root the given root filesystem), started and supervised by the systemd service
+    C(anatomy-workload-NAME.service), as Podman's Quadlet units are.
+  - "The container gets what Docker gives one: its own PID (the command is PID 1), IPC, UTS (the host name), mount and
+    cgroup namespaces, and the network namespace given; a minimal C(/dev) (null, zero, full, random, urandom, tty,
+    pts, shm, mqueue); C(/proc) with Docker's masked paths (kcore, keys, timer_list, sched_debug, acpi, scsi,
+    C(/sys/firmware) ...) and read-only paths (C(/proc/sys), C(/proc/sysrq-trigger), C(/proc/irq), C(/proc/bus));
+    C(/sys) read-only; Docker's default capabilities; no_new_privileges; and Docker's default seccomp profile, as
+    Debian packages it with Docker's source (C(/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json),
+    which the container_host role installs from the package golang-github-docker-docker-dev)."
+  - "Device nodes: the device allow-list is applied by systemd to the service's cgroup (C(DevicePolicy=closed)) where
+    it can; because nested hosts and read-only cgroup controllers cannot always apply it, C(/dev) is mounted C(nodev)
+    with its devices bound from the host's, and the default profile also refuses to make character or block devices
+    (mknod), so that no host device is reachable even with C(CAP_MKNOD)."
+  - Limits (O(config[].limits)) are enforced by systemd on the service's cgroup, which holds the runtime and every
+    process of the container (the runtime runs with C(--cgroup-manager=disabled), leaving cgroups to systemd); they
+    are also written into the bundle's C(linux.resources). On a host whose cgroup controllers are read-only (a nested
+    container host) systemd cannot enforce them.
+  - Stopping sends O(config[].stop_signal) to the container's PID 1 (the runtime passes it on), and after
+    O(config[].stop_timeout) seconds SIGKILL to every process left in the service's cgroup.
+  - The process's output goes to the journal - C(journalctl -u anatomy-workload-NAME.service).
   - The whole list converges in one task, with one call of C(systemctl daemon-reload), C(enable), C(start) and
     C(restart) each at most, however many services there are.
   - A service whose definition changed (its unit file, or its O(config[].revision)) is restarted; the others are left
@@ -27,7 +44,10 @@ description:
 author:
   - anatomy.containers developers (@anatomy-containers)
 requirements:
-  - Linux with systemd 247 or later (C(NetworkNamespacePath=)), as root
+  - Linux with systemd 247 or later, as root
+  - crun (the C(crun) package)
+  - for O(config[].seccomp=default), Docker's default seccomp profile at the path above (the container_host role
+    installs it on Debian)
 extends_documentation_fragment:
   - anatomy.containers._attributes
   - anatomy.containers._attributes.RESOURCE
@@ -53,8 +73,9 @@ options:
         elements: str
       root:
         description:
-          - The root filesystem the process runs in (C(RootDirectory=)), for instance a container's merged overlay.
-            C(/proc), C(/sys) and C(/dev) are mounted inside it.
+          - The container's root filesystem, for instance its merged overlay. C(/proc), C(/sys) and C(/dev) are mounted
+            over it in the container's own mount namespace; what is mounted beneath it on the host (volumes, the /etc
+            files) is seen inside.
           - Required for a new service.
         type: path
       netns:
@@ -65,7 +86,9 @@ options:
         type: str
       user:
         description:
-          - The user (a name in the host's user database, or a numeric ID) the process runs as.
+          - The user the process runs as, as C(docker run --user) takes it - V(NAME), V(UID), V(NAME:GROUP) or V(UID:GID).
+            Names are resolved in the container's own C(/etc/passwd) and C(/etc/group), as are the user's
+            supplementary groups and C(HOME).
           - Defaults to V(root).
         type: str
       working_dir:
@@ -85,6 +108,94 @@ options:
             SETFCAP, SETPCAP, NET_BIND_SERVICE, SYS_CHROOT, KILL, AUDIT_WRITE).
         type: list
         elements: str
+      hostname:
+        description:
+          - The container's host name (its UTS namespace).
+          - Defaults to O(config[].name).
+        type: str
+      bundle:
+        description:
+          - The directory of the OCI bundle, where C(config.json) is written. Removed with the service.
+          - Defaults to C(/var/lib/anatomy/bundles/NAME).
+        type: path
+      seccomp:
+        description:
+          - V(default) - Docker's default profile, for this architecture and
+            the container's capabilities, and refusing mknod of devices.
+          - V(unconfined) - no seccomp filter.
+          - An absolute path - a profile of the host's, in Docker's or the OCI format.
+          - Defaults to V(default).
+        type: str
+      no_new_privileges:
+        description:
+          - The process and its children cannot gain privileges (setuid binaries, file capabilities).
+          - Defaults to V(true).
+        type: bool
+      limits:
+        description:
+          - Resource limits of the container, enforced by systemd on the service's cgroup.
+          - Defaults to none.
+        type: dict
+        suboptions:
+          memory:
+            description: Memory, in bytes or as Docker takes it (V(512m), V(1g)); at least V(6m). Swap is not allowed.
+            type: raw
+          cpus:
+            description: CPUs, as C(docker run --cpus) takes them (V(1.5) is 150% of one CPU).
+            type: float
+          cpu_shares:
+            description: The relative CPU weight, as C(docker run --cpu-shares) takes it (2 to 262144, 1024 is usual).
+            type: int
+          pids:
+            description: The most processes and threads the container may have.
+            type: int
+      ulimits:
+        description:
+          - "Resource limits of the process (rlimits), as C(docker run --ulimit) takes them, for instance
+            C({nofile: '1024:4096', core: 0}). Names are those of C(ulimit) (nofile, nproc, core, memlock, stack ...)."
+          - Defaults to those the service inherits from systemd.
+        type: dict
+      restart:
+        description:
+          - The restart policy, as Docker's - V(no), V(on-failure), V(on-failure:MAX) (at most MAX restarts),
+            V(always) or V(unless-stopped) - mapped onto systemd's C(Restart=) and start limits.
+          - systemd never restarts a service stopped by hand, and starts enabled services at boot whatever the policy,
+            so V(always) and V(unless-stopped) are the same here; V(no) still starts at boot if O(config[].enabled).
+          - Defaults to V(on-failure).
+        type: str
+      stop_timeout:
+        description:
+          - Seconds between the stop signal and SIGKILL.
+          - Defaults to V(10), as Docker.
+        type: int
+      stop_signal:
+        description:
+          - The signal that asks the container's PID 1 to stop.
+          - Defaults to V(SIGTERM).
+        type: str
+      healthcheck:
+        description:
+          - A health check, as Docker's - its command runs inside the container every O(config[].healthcheck.interval)
+            and its status (C(starting), C(healthy), C(unhealthy)) is what P(anatomy.containers.workload_info#module)
+            reports. An unhealthy container is not restarted, as with Docker.
+          - Defaults to none.
+        type: dict
+        suboptions:
+          test:
+            description: The command, a list of words, or a string run by C(/bin/sh -c) inside the container.
+            type: raw
+          interval:
+            description: Time between checks (V(30s), V(1m30s) or seconds). Defaults to 30 seconds.
+            type: raw
+          timeout:
+            description: How long one check may take. Defaults to 30 seconds.
+            type: raw
+          retries:
+            description: Failures in a row that make the container unhealthy. Defaults to 3.
+            type: int
+          start_period:
+            description: Time after the start during which failures do not count. Defaults to 0.
+            type: raw
       revision:
         description:
           - An opaque value recorded with the service; a change restarts it. For what the unit does not show but the

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.anatomy.containers.plugins.module_utils._services import SystemctlError
+import json
+
+from ansible_collections.anatomy.containers.plugins.module_utils._services import BundleHost, SystemctlError
 
 
 class FakeSystemd:
@@ -27,7 +29,8 @@ class FakeSystemd:
             raise SystemctlError('systemctl %s: failed' % args[0])
         verb, units = args[0], [a for a in args[1:] if not a.startswith('--')]
         if verb == 'daemon-reload':
-            self.loaded = {f: open(os.path.join(self.unit_dir, f)).read() for f in os.listdir(self.unit_dir)}
+            self.loaded = {f: open(os.path.join(self.unit_dir, f)).read() for f in os.listdir(self.unit_dir)
+                           if os.path.isfile(os.path.join(self.unit_dir, f))}
         elif verb in ('start', 'restart'):
             self.active.update(units)
         elif verb == 'stop':
@@ -55,3 +58,27 @@ class FakeSystemd:
 
     def verbs(self):
         return [call[0] for call in self.calls]
+
+
+class FakeBundleHost(BundleHost):
+    """Bundles in memory, without a root filesystem to read: config.json is the definition's JSON."""
+
+    def __init__(self):
+        super().__init__()
+        self.files = {}
+
+    def bundle_text(self, desired, prerequisite):
+        return json.dumps({k: v for k, v in desired.items() if k not in ('running', 'enabled')}, sort_keys=True)
+
+    def read_text(self, path):
+        return self.files.get(path)
+
+    def write_bundle(self, bundle, text):
+        path = os.path.join(bundle, 'config.json')
+        if text is None or self.files.get(path) == text:
+            return False
+        self.files[path] = text
+        return True
+
+    def remove_bundle(self, bundle):
+        self.files.pop(os.path.join(bundle, 'config.json'), None)

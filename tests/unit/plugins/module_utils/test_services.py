@@ -14,7 +14,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._resource impor
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
     MARK, WorkloadService, parse_show, quote_arg, render, unit_name,
 )
-from tests.unit.support.services_fakes import FakeSystemd
+from tests.unit.support.services_fakes import FakeBundleHost, FakeSystemd
 
 
 WEB = {'name': 'web', 'command': ['/bin/busybox', 'httpd', '-f', '-p', '8080'], 'root': '/srv/web/rootfs',
@@ -27,27 +27,51 @@ def systemd(tmp_path):
 
 
 def service(systemd):
-    return WorkloadService(systemd, unit_dir=systemd.unit_dir)
+    if not hasattr(systemd, 'bundles'):
+        systemd.bundles = FakeBundleHost()
+    return WorkloadService(systemd, unit_dir=systemd.unit_dir, host=systemd.bundles)
 
 
 def run(systemd, config, state='merged', check_mode=False):
     return converge(service(systemd), config, state, check_mode)
 
 
-def test_render_confines_the_process_and_marks_ownership():
+def test_render_runs_the_bundle_through_crun_and_marks_ownership():
     item = service(FakeSystemd('/nonexistent')).normalize({**WorkloadService.defaults, **WEB,
                                                            'environment': {'GREETING': 'a "b" 100%'}})
     text = render(item)
     assert text.startswith(MARK + '{')
     lines = text.splitlines()
-    assert 'ExecStart="/bin/busybox" "httpd" "-f" "-p" "8080"' in lines
-    assert 'NetworkNamespacePath=/run/netns/web' in lines
-    assert 'RootDirectory=/srv/web/rootfs' in lines
-    assert 'MountAPIVFS=yes' in lines and 'NoNewPrivileges=yes' in lines and 'Restart=on-failure' in lines
-    assert 'Environment="GREETING=a \\"b\\" 100%%"' in lines
-    caps = [line for line in lines if line.startswith('CapabilityBoundingSet=')][0].split('=')[1].split()
-    assert 'CAP_NET_BIND_SERVICE' in caps and 'CAP_SYS_ADMIN' not in caps
+    assert ('ExecStart="/usr/bin/crun" "--root" "/run/anatomy/crun" --cgroup-manager=disabled run --no-new-keyring '
+            '--bundle "/var/lib/anatomy/bundles/web" "web"') in lines
+    assert 'ExecStopPost=-"/usr/bin/crun" "--root" "/run/anatomy/crun" delete --force "web"' in lines
+    assert 'KillMode=mixed' in lines and 'TimeoutStopSec=10' in lines and 'Restart=on-failure' in lines
+    assert 'DevicePolicy=closed' in lines
+    # What the container is lives in its bundle, not in the unit.
+    assert not any(line.startswith(('RootDirectory=', 'Environment=', 'User=')) for line in lines)
     assert 'running' not in lines[0] and 'enabled' not in lines[0]
+
+
+@pytest.mark.parametrize('policy, unit, service_lines', [
+    ('no', ['StartLimitIntervalSec=0'], ['Restart=no']),
+    ('on-failure', ['StartLimitIntervalSec=0'], ['Restart=on-failure']),
+    ('on-failure:3', ['StartLimitIntervalSec=infinity', 'StartLimitBurst=4'], ['Restart=on-failure']),
+    ('always', ['StartLimitIntervalSec=0'], ['Restart=always']),
+    ('unless-stopped', ['StartLimitIntervalSec=0'], ['Restart=always']),
+])
+def test_restart_policies_map_onto_systemd(policy, unit, service_lines):
+    lines = render(service(FakeSystemd('/x')).normalize({**WorkloadService.defaults, **WEB, 'restart': policy})).splitlines()
+    for line in unit + service_lines:
+        assert line in lines
+
+
+def test_limits_are_systemd_settings_of_the_unit():
+    item = service(FakeSystemd('/x')).normalize({**WorkloadService.defaults, **WEB, 'stop_timeout': 3,
+                                                 'limits': {'memory': '64m', 'cpus': 0.5, 'cpu_shares': 512, 'pids': 20}})
+    lines = render(item).splitlines()
+    assert item['limits'] == {'memory': 64 * 1024 * 1024, 'cpus': 0.5, 'cpu_shares': 512, 'pids': 20}
+    for line in ('MemoryMax=67108864', 'CPUQuota=50%', 'CPUWeight=20', 'TasksMax=20', 'TimeoutStopSec=3'):
+        assert line in lines
 
 
 def test_quote_arg_keeps_specifiers_and_variables_literal():
@@ -68,7 +92,7 @@ def test_create_writes_units_and_calls_systemctl_once_per_verb(systemd):
     config = [{**WEB, 'name': 'w%d' % i} for i in range(5)]
     result = run(systemd, config)
     assert result['changed']
-    assert systemd.verbs() == ['daemon-reload', 'enable', 'start']
+    assert systemd.verbs() == ['daemon-reload', 'reset-failed', 'enable', 'start']
     assert len(systemd.calls[-1]) == 6
     assert sorted(os.listdir(systemd.unit_dir)) == sorted(unit_name('w%d' % i) for i in range(5))
     assert all(item['running'] and item['enabled'] for item in result['after'])
@@ -87,7 +111,7 @@ def test_changed_definition_restarts_that_service_only(systemd):
     systemd.calls.clear()
     result = run(systemd, [{**WEB, 'revision': 'layers changed'}, {**WEB, 'name': 'db'}])
     assert result['changed']
-    assert systemd.calls == [('daemon-reload',), ('restart', unit_name('web'))]
+    assert systemd.calls == [('daemon-reload',), ('reset-failed', unit_name('web')), ('restart', unit_name('web'))]
 
 
 def test_stopped_service_is_started_without_rewriting(systemd):
@@ -97,18 +121,18 @@ def test_stopped_service_is_started_without_rewriting(systemd):
     result = run(systemd, [WEB])
     assert result['changed']
     assert result['before'][0]['running'] is False
-    assert systemd.calls == [('start', unit_name('web'))]
+    assert systemd.calls == [('reset-failed', unit_name('web')), ('start', unit_name('web'))]
 
 
 def test_hand_edited_unit_is_rewritten_and_restarted(systemd):
     run(systemd, [WEB])
     path = os.path.join(systemd.unit_dir, unit_name('web'))
     with open(path, 'a') as unit:
-        unit.write('ExecStartPre=/bin/true\n')
+        unit.write('ExecStartPost=/bin/true\n')
     systemd.calls.clear()
     assert run(systemd, [WEB])['changed']
     assert ('restart', unit_name('web')) in systemd.calls
-    assert 'ExecStartPre' not in open(path).read()
+    assert 'ExecStartPost' not in open(path).read()
 
 
 def test_running_false_stops_and_keeps_the_unit(systemd):
@@ -158,7 +182,10 @@ def test_gathered_reads_definitions_back_in_config_shape(systemd):
     gathered = run(systemd, None, state='gathered')['gathered']
     assert gathered == [{'name': 'web', 'command': WEB['command'], 'root': '/srv/web/rootfs', 'netns': 'web',
                          'user': 'root', 'working_dir': '/', 'environment': {'A': '1'},
-                         'capabilities': ['CAP_NET_BIND_SERVICE'], 'revision': '', 'running': True, 'enabled': True}]
+                         'capabilities': ['CAP_NET_BIND_SERVICE'], 'revision': '', 'running': True, 'enabled': True,
+                         'hostname': 'web', 'bundle': '/var/lib/anatomy/bundles/web', 'seccomp': 'default', 'no_new_privileges': True,
+                         'limits': {}, 'ulimits': {}, 'restart': 'on-failure', 'stop_timeout': 10,
+                         'stop_signal': 'SIGTERM', 'healthcheck': None}]
     # Fed back as config, gathered output changes nothing.
     assert not run(systemd, gathered, state='overridden')['changed']
 
@@ -170,7 +197,7 @@ def test_a_unit_systemd_has_not_reloaded_gets_a_reload(systemd):
     # The file is as desired, so nothing is rewritten; only a stopped service would be started.
     systemd.active.clear()
     run(systemd, [WEB])
-    assert systemd.calls == [('daemon-reload',), ('start', unit_name('web'))]
+    assert systemd.calls == [('daemon-reload',), ('reset-failed', unit_name('web')), ('start', unit_name('web'))]
 
 
 def test_systemctl_failure_is_reported_as_the_resource_error(systemd):
