@@ -484,6 +484,11 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
             problems.add(where, 'capabilities %s: not capabilities Linux knows (see capabilities(7))' % ', '.join(map(str, unknown)))
         if len(problems.lines) == bad:
             valid.append(dict(workload, network=network))
+    for workload in valid:
+        # The health check's units are anatomy-workload-NAME-health.*: the unit of a workload named NAME-health.
+        if workload.get('healthcheck') and workload['name'] + '-health' in seen:
+            problems.add('%s: workload %r' % (WORKLOADS_VAR, workload['name']),
+                         'healthcheck: its units would take the name of workload %r' % (workload['name'] + '-health'))
     return valid, ports
 
 

@@ -12,6 +12,9 @@ service's definition as JSON: that line is the ownership mark, and what ``gather
 of the file is rendered from the definition, so a unit edited by hand no longer matches its rendering
 and is rewritten (and restarted) on the next run.
 
+A workload with a health check also has the timer and oneshot service of its check (see ``_health``), written,
+reloaded, started and removed with it in the same calls.
+
 A run costs one ``systemctl show`` for every unit it reads, and at most one call each of
 ``disable --now``, ``daemon-reload``, ``enable``, ``restart``, ``start`` and ``stop``, whatever the
 number of services: Ansible's per-item cost is what a loop of systemd_service tasks pays.
@@ -23,9 +26,10 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 
-from ansible_collections.anatomy.containers.plugins.module_utils import _oci
+from ansible_collections.anatomy.containers.plugins.module_utils import _health, _oci
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
     OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
 )
@@ -128,17 +132,25 @@ def render(item: dict) -> str:
     name = item['name']
     unit_lines, restart_lines = _restart_lines(item['restart'])
     runtime = ' '.join(quote_arg(arg) for arg in runtime_argv())
+    health_lines, health_reset = [], []
+    if item.get('healthcheck'):
+        # The check's timer starts with the service (and, PartOf= it, stops and restarts with it); each start
+        # resets the status to "starting", as Docker's.
+        health_lines = ['Wants=' + _health.health_units(name)[0]]
+        health_reset = ['ExecStartPre=-/bin/sh %s reset %s' % (quote_arg(_health.runner_path(item['bundle'])),
+                                                                quote_arg(name))]
     lines = [
         MARK + json.dumps(definition, sort_keys=True, separators=(',', ':')),
         '[Unit]',
         'Description=%s workload %s' % (OWNER_MARK, name),
         'After=network.target',
-    ] + unit_lines + [
+    ] + health_lines + unit_lines + [
         '',
         '[Service]',
         'Type=simple',
         # A container left behind by a killed runtime would keep its name taken.
         'ExecStartPre=-%s delete --force %s' % (runtime, quote_arg(name)),
+    ] + health_reset + [
         'ExecStart=%s --cgroup-manager=disabled run --no-new-keyring --bundle %s %s'
         % (runtime, quote_arg(item['bundle']), quote_arg(name)),
         'ExecStopPost=-%s delete --force %s' % (runtime, quote_arg(name)),
@@ -159,6 +171,11 @@ def render(item: dict) -> str:
         'WantedBy=multi-user.target',
     ]
     return '\n'.join(lines) + '\n'
+
+
+def render_health(item: dict) -> dict:
+    """{unit name: text} of the timer and oneshot service of a service's health check; {} without one."""
+    return _health.render_units(item, unit_name(item['name']), quote_arg)
 
 
 def netns_path(netns: str) -> str:
@@ -209,11 +226,17 @@ class WorkloadService(Resource):
                 'limits': {}, 'ulimits': {}, 'restart': 'on-failure', 'stop_timeout': 10, 'stop_signal': 'SIGTERM',
                 'healthcheck': None, 'running': True, 'enabled': True}
 
-    def __init__(self, systemctl=None, unit_dir: str = UNIT_DIR, host=None):
+    def __init__(self, systemctl=None, unit_dir: str = UNIT_DIR, host=None, health_dir: str = _health.HEALTH_DIR):
         self.systemctl = systemctl or Systemctl()
         self.unit_dir = unit_dir
         self.host = host or BundleHost()
+        self.health_dir = health_dir
         self.texts: dict = {}
+        # The health checks' units on disk: {unit: text} and {unit: the service it belongs to}.
+        self.health_texts: dict = {}
+        self.health_owners: dict = {}
+        # Files where a health check's units would go that are not ours.
+        self.foreign_units: set = set()
         self.runtime: dict = {}
         self.bundles: dict = {}
 
@@ -222,28 +245,42 @@ class WorkloadService(Resource):
 
     # -- reading --------------------------------------------------------------
     def read(self):
-        owned, foreign, self.texts = [], set(), {}
+        owned, foreign, self.texts, self.health_texts, self.health_owners = [], set(), {}, {}, {}
+        self.foreign_units = set()
         try:
             files = sorted(os.listdir(self.unit_dir))
         except FileNotFoundError:
             files = []
         for filename in files:
-            if not (filename.startswith(UNIT_PREFIX) and filename.endswith('.service')):
+            health = filename.endswith('-health.timer') or filename.endswith('-health.service')
+            if not (filename.startswith(UNIT_PREFIX) and (filename.endswith('.service') or health)):
                 continue
             name = filename[len(UNIT_PREFIX):-len('.service')]
             try:
                 with open(os.path.join(self.unit_dir, filename)) as unit:
                     text = unit.read()
                 first = text.split('\n', 1)[0]
+                if first.startswith(_health.HEALTH_MARK):
+                    self.health_texts[filename] = text
+                    self.health_owners[filename] = first[len(_health.HEALTH_MARK):]
+                    continue
+                if filename.endswith('.timer'):
+                    self.foreign_units.add(filename)
+                    continue
                 definition = json.loads(first[len(MARK):]) if first.startswith(MARK) else None
             except (OSError, ValueError):
                 definition = None
             if not isinstance(definition, dict) or definition.get('name') != name:
                 foreign.add(name)
+                if health:
+                    self.foreign_units.add(filename)
                 continue
             self.texts[name] = text
             owned.append(definition)
-        self.runtime = self.systemctl.show([unit_name(item['name']) for item in owned])
+        units = [unit_name(item['name']) for item in owned]
+        # The health units in the same call: whether the timer runs, and whether systemd has the files as they are.
+        units += [unit for item in owned if item.get('healthcheck') for unit in _health.health_units(item['name'])]
+        self.runtime = self.systemctl.show(units)
         for item in owned:
             props = self.runtime.get(unit_name(item['name']), {})
             item['running'] = props.get('ActiveState') in RUNNING_STATES
@@ -370,7 +407,8 @@ class WorkloadService(Resource):
 
     @staticmethod
     def _healthcheck(check, what):
-        if check in (None, {}):
+        # {} (which Ansible hands over as every suboption None) removes a health check under merged.
+        if check is None or (isinstance(check, dict) and all(value is None for value in check.values())):
             return None
         if not isinstance(check, dict) or not check.get('test'):
             raise ResourceError('%s: healthcheck must be a mapping with test (and interval, timeout, retries, '
@@ -397,9 +435,25 @@ class WorkloadService(Resource):
             raise ResourceError('%s: healthcheck: %s' % (what, exc), field='healthcheck')
         return out
 
-    def stale(self, name: str) -> bool:
+    def stale(self, name: str, unit: str | None = None) -> bool:
         """Whether systemd still runs an older version of the unit file (changed without a daemon-reload)."""
-        return self.runtime.get(unit_name(name), {}).get('NeedDaemonReload') == 'yes'
+        return self.runtime.get(unit or unit_name(name), {}).get('NeedDaemonReload') == 'yes'
+
+    def health_present(self, name: str) -> dict:
+        """{unit: text} of the health check units of a service on disk."""
+        return {unit: text for unit, text in self.health_texts.items() if self.health_owners.get(unit) == name}
+
+    def health_differs(self, desired) -> bool:
+        """Whether the health check's units, runner or timer are not as the definition wants them."""
+        name, wanted = desired['name'], render_health(desired)
+        if self.health_present(name) != wanted or any(self.stale(name, unit) for unit in wanted):
+            return True
+        runner = self.host.read_text(_health.runner_path(desired['bundle']))
+        if not wanted:
+            return runner is not None
+        timer = _health.health_units(name)[0]
+        return runner != _health.RUNNER_SCRIPT or (
+            desired['running'] and self.runtime.get(timer, {}).get('ActiveState') not in RUNNING_STATES)
 
     def bundle_text(self, desired) -> str | None:
         """The config.json the workload's bundle should hold; None when its root filesystem is not there (yet)."""
@@ -418,6 +472,19 @@ class WorkloadService(Resource):
         if shared:
             raise ResourceError('%s: the services %s would share one bundle directory' % (
                 self.describe(shared[0][0]), ' and '.join(shared[0])), key=shared[0][0])
+        # The health check of NAME has the unit anatomy-workload-NAME-health.service, a service's name for NAME-health.
+        after = {item['name']: item for item in list(current.values()) + plan.create + [d for _c, d in plan.update]
+                 if item not in plan.delete}
+        for name in sorted(after):
+            if not after[name].get('healthcheck'):
+                continue
+            if name + '-health' in after:
+                raise ResourceError('%s: its health check would take the unit of the service %s-health'
+                                    % (self.describe(name), name), key=name)
+            theirs = sorted(self.foreign_units.intersection(_health.health_units(name)))
+            if theirs:
+                raise ResourceError('%s: the unit %s of its health check exists and is not managed by %s; refusing to '
+                                    'touch it' % (self.describe(name), theirs[0], OWNER_MARK), key=name)
         for desired in plan.create + [d for _c, d in plan.update]:
             try:
                 self.bundle_text(desired)
@@ -426,6 +493,8 @@ class WorkloadService(Resource):
 
     def differs(self, current, desired):
         if current != desired or self.texts.get(desired['name']) != render(desired) or self.stale(desired['name']):
+            return True
+        if self.health_differs(desired):
             return True
         try:
             wanted = self.bundle_text(desired)
@@ -441,22 +510,45 @@ class WorkloadService(Resource):
             raise ResourceError(str(exc))
 
     def _apply(self, plan):
-        gone = [unit_name(item['name']) for item in plan.delete]
+        desired_all = plan.create + [d for _c, d in plan.update]
+        health = {d['name']: render_health(d) for d in desired_all}
+        # Health units of deleted services, and of kept services that no longer have (these) units.
+        deleted = {item['name'] for item in plan.delete}
+        unhealthy = sorted(unit for unit, owner in self.health_owners.items()
+                           if owner in deleted or (owner in health and unit not in health[owner]))
+        gone = [unit_name(item['name']) for item in plan.delete] + unhealthy
         if gone:
             self.systemctl.run('disable', '--now', *gone)
+            for unit in unhealthy:
+                os.unlink(os.path.join(self.unit_dir, unit))
             for item in plan.delete:
                 os.unlink(self.path(item['name']))
                 self.host.remove_bundle(item.get('bundle'))
-        rewritten = []
+                self.remove_status(item['name'])
+        for desired in desired_all:
+            if not health[desired['name']]:
+                if self.host.remove_file(_health.runner_path(desired['bundle'])):
+                    self.remove_status(desired['name'])
+        rewritten, health_rewritten = [], []
         for current, desired in [(None, item) for item in plan.create] + plan.update:
+            name = desired['name']
             changed = self.host.write_bundle(desired['bundle'], self.bundle_text(desired))
+            if health[name]:
+                changed = self.host.write_file(_health.runner_path(desired['bundle']), _health.RUNNER_SCRIPT, 0o700) \
+                    or changed
             text = render(desired)
-            if self.texts.get(desired['name']) != text:
-                self.write(desired['name'], text)
+            if self.texts.get(name) != text:
+                self.write(name, text)
                 changed = True
-            if changed or self.stale(desired['name']):
-                rewritten.append(desired['name'])
-        if gone or rewritten:
+            if changed or self.stale(name):
+                rewritten.append(name)
+            present = self.health_present(name)
+            for unit, unit_text in health[name].items():
+                if present.get(unit) != unit_text:
+                    write_atomically(os.path.join(self.unit_dir, unit), unit_text, 0o644)
+                if present.get(unit) != unit_text or self.stale(name, unit):
+                    health_rewritten.append(name)
+        if gone or rewritten or health_rewritten:
             self.systemctl.run('daemon-reload')
         if gone:
             # Forget the failures of units that no longer exist; errors here change nothing.
@@ -466,20 +558,28 @@ class WorkloadService(Resource):
                 pass
 
         was = {c['name']: c for c, _d in plan.update}
-        desired_all = plan.create + [d for _c, d in plan.update]
         enable = [unit_name(d['name']) for d in desired_all if d['enabled'] and not was.get(d['name'], {}).get('enabled')]
         disable = [unit_name(d['name']) for d in desired_all if not d['enabled'] and was.get(d['name'], {}).get('enabled')]
         restart, start, stop = [], [], []
         for desired in desired_all:
-            running_now = was.get(desired['name'], {}).get('running', False)
-            unit = unit_name(desired['name'])
+            name = desired['name']
+            running_now = was.get(name, {}).get('running', False)
+            unit = unit_name(name)
+            # The timer is PartOf= the service and wanted by it; named here too, so that a timer stopped or
+            # rewritten alone is brought back, in the same calls.
+            timer = [_health.health_units(name)[0]] if health[name] else []
+            timer_running = bool(timer) and self.runtime.get(timer[0], {}).get('ActiveState') in RUNNING_STATES
             if not desired['running']:
                 if running_now:
-                    stop.append(unit)
-            elif desired['name'] in rewritten and running_now:
-                restart.append(unit)
+                    stop += [unit] + timer
+            elif name in rewritten and running_now:
+                restart += [unit] + timer
             elif not running_now:
-                start.append(unit)
+                start += [unit] + timer
+            elif name in health_rewritten and timer_running:
+                restart += timer
+            elif not timer_running:
+                start += timer
         if restart or start:
             # A restart count (on-failure:N) and a start limit hit start afresh when the module starts a unit.
             try:
@@ -493,6 +593,14 @@ class WorkloadService(Resource):
 
     def write(self, name: str, text: str) -> None:
         write_atomically(self.path(name), text, 0o644)
+
+    def remove_status(self, name: str) -> None:
+        """Forget the health status of a service that lost its health check."""
+        try:
+            os.unlink(_health.status_path(name, self.health_dir))
+        except FileNotFoundError:
+            pass
+        shutil.rmtree(os.path.join(self.health_dir, name + '.state'), ignore_errors=True)
 
 
 def write_atomically(path: str, text: str, mode: int) -> None:
@@ -549,6 +657,23 @@ class BundleHost:
         netns = netns_path(desired['netns']) if desired['netns'] else None
         return _oci.dumps(_oci.config(desired, user, seccomp, netns))
 
+    def write_file(self, path: str, text: str, mode: int) -> bool:
+        """Write a file of the bundle (its directory made); whether it changed."""
+        if self.read_text(path) == text:
+            return False
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_atomically(path, text, mode)
+        return True
+
+    @staticmethod
+    def remove_file(path: str) -> bool:
+        """Remove a file of the bundle; whether it was there."""
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        return True
+
     def write_bundle(self, bundle: str, text) -> bool:
         """Write config.json into the bundle directory; whether it changed."""
         path = os.path.join(bundle, 'config.json')
@@ -562,7 +687,7 @@ class BundleHost:
     def remove_bundle(bundle) -> None:
         if not bundle:
             return
-        for name in ('config.json', 'config.json.tmp'):
+        for name in ('config.json', 'config.json.tmp', _health.RUNNER, _health.RUNNER + '.tmp'):
             try:
                 os.unlink(os.path.join(bundle, name))
             except FileNotFoundError:

@@ -31,7 +31,8 @@ description:
     container host) systemd cannot enforce them.
   - Stopping sends O(config[].stop_signal) to the container's PID 1 (the runtime passes it on), and after
     O(config[].stop_timeout) seconds SIGKILL to every process left in the service's cgroup.
-  - The process's output goes to the journal - C(journalctl -u anatomy-workload-NAME.service).
+  - The process's output goes to the journal - C(journalctl -u anatomy-workload-NAME.service); the results of its
+    health check, if any, to C(journalctl -u anatomy-workload-NAME-health.service).
   - The whole list converges in one task, with one call of C(systemctl daemon-reload), C(enable), C(start) and
     C(restart) each at most, however many services there are.
   - A service whose definition changed (its unit file, or its O(config[].revision)) is restarted; the others are left
@@ -177,24 +178,51 @@ options:
         description:
           - A health check, as Docker's - its command runs inside the container every O(config[].healthcheck.interval)
             and its status (C(starting), C(healthy), C(unhealthy)) is what P(anatomy.containers.workload_info#module)
-            reports. An unhealthy container is not restarted, as with Docker.
+            reports. An unhealthy container is not restarted, as with Docker; act on the status yourself.
+          - "The check is run by two more units, written, started and removed with the service in the same
+            C(systemctl) calls: the timer C(anatomy-workload-NAME-health.timer), which starts the oneshot service
+            C(anatomy-workload-NAME-health.service) one O(config[].healthcheck.interval) after the start and then one
+            interval after the end of each check. Both are C(PartOf=) the workload's service, which C(Wants=) the timer:
+            they start, stop and restart with it. They carry the ownership mark on their first line as the service
+            does; edited by hand or missing, they are rewritten. A service without a health check has neither."
+          - "The oneshot runs C(BUNDLE/healthcheck), a shell script this module writes, which runs the test in the
+            running container (C(crun exec), as the container's user, with its environment), kills it after
+            O(config[].healthcheck.timeout) (exit code V(-1), as Docker's), and keeps the status in
+            C(/run/anatomy/health/NAME.json) (written atomically) -
+            C({\"status\": \"starting\"|\"healthy\"|\"unhealthy\", \"failing_streak\": N, \"log\": [...]}), the log
+            holding the last 5 checks, each C({\"start\", \"end\", \"exit_code\", \"output\"}), the output (stdout and
+            stderr) cut at 4 KiB."
+          - As Docker's, a success makes the container healthy and resets the failing streak; a failure adds to the
+            streak, except while the status is still C(starting) within O(config[].healthcheck.start_period) of the
+            start; O(config[].healthcheck.retries) failures in a row make it unhealthy. Each start of the service
+            (restarts included) resets the status to C(starting) and the streak to 0, keeping the log. A container that
+            is not running is not checked; its last status stays in the file.
+          - Failed checks and changes of status are logged - C(journalctl -u anatomy-workload-NAME-health.service).
+          - "The service NAME-health cannot exist beside a service NAME with a health check: their units would have the
+            same name."
+          - V({}) removes the health check (also with O(state=merged)), its units, script and status file.
           - Defaults to none.
         type: dict
         suboptions:
           test:
-            description: The command, a list of words, or a string run by C(/bin/sh -c) inside the container.
+            description:
+              - The command, a list of words (the program first, a path inside the container or a name in its
+                C(PATH)), or a string run by C(/bin/sh -c) inside the container. Exit status 0 is healthy.
+              - Required when the health check is given.
             type: raw
           interval:
-            description: Time between checks (V(30s), V(1m30s) or seconds). Defaults to 30 seconds.
+            description: Time between checks (V(30s), V(1m30s) or seconds), at least 1 second. Defaults to 30 seconds.
             type: raw
           timeout:
-            description: How long one check may take. Defaults to 30 seconds.
+            description: How long one check may take before it is killed and counts as failed. Defaults to 30 seconds.
             type: raw
           retries:
             description: Failures in a row that make the container unhealthy. Defaults to 3.
             type: int
           start_period:
-            description: Time after the start during which failures do not count. Defaults to 0.
+            description:
+              - Time after each start during which failures do not count, while the container has not been healthy
+                yet. Defaults to 0.
             type: raw
       revision:
         description:
@@ -231,7 +259,19 @@ EXAMPLES = r"""
         environment:
           TZ: UTC
         revision: "layers=base:2"
+        healthcheck:
+          test: [/bin/sh, -c, "test -s /data/ticks"]
+          interval: 30s
+          timeout: 5s
+          retries: 3
+          start_period: 1m
     state: overridden
+
+- name: Remove the health check of a service, keeping the service
+  anatomy.containers.workload_service:
+    config:
+      - name: worker
+        healthcheck: {}
 
 - name: Stop a service but keep it
   anatomy.containers.workload_service:

@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """site.yml's demo on real lab hosts: real state and real traffic (testinfra)."""
 
+import json
 import subprocess
 
 ROOT = '/var/lib/anatomy'
@@ -44,15 +45,20 @@ def test_egress_is_masqueraded_to_the_upstream_server(host):
     assert result.stdout.strip() == host.ansible.get_variables()['ansible_host']
 
 
-def test_workloads_run_as_confined_services(host):
+def test_workloads_run_as_containers(host):
     for name in ('web', 'client'):
         service = host.service('anatomy-workload-%s' % name)
         assert service.is_running and service.is_enabled
-        props = host.check_output('systemctl show anatomy-workload-%s -p NetworkNamespacePath -p RootDirectory '
-                                  '-p NoNewPrivileges -p CapabilityBoundingSet', name)
-        assert 'NetworkNamespacePath=/run/netns/%s' % name in props
-        assert 'RootDirectory=%s/workloads/%s/rootfs' % (ROOT, name) in props
-        assert 'NoNewPrivileges=yes' in props and 'cap_sys_admin' not in props
+        state = json.loads(host.check_output('crun --root /run/anatomy/crun state %s', name))
+        assert state['status'] == 'running' and state['bundle'] == '%s/workloads/%s/bundle' % (ROOT, name)
+        pid = state['pid']
+        # Its own PID namespace (PID 1 inside), the network namespace made for it, its root, no way to new privileges.
+        assert host.check_output('grep NSpid /proc/%d/status', pid).split()[-1] == '1'
+        assert host.check_output('readlink /proc/%d/ns/net', pid) == host.check_output(
+            'nsenter --net=/run/netns/%s readlink /proc/self/ns/net', name)
+        assert host.check_output('readlink /proc/%d/ns/pid', pid) != host.check_output('readlink /proc/1/ns/pid')
+        status = host.file('/proc/%d/status' % pid).content_string
+        assert 'NoNewPrivs:\t1' in status and 'Seccomp:\t2' in status
 
 
 def test_volume_data_outlives_the_workload(host):

@@ -80,5 +80,15 @@ class FakeBundleHost(BundleHost):
         self.files[path] = text
         return True
 
+    def write_file(self, path, text, mode):
+        if self.files.get(path) == text:
+            return False
+        self.files[path] = text
+        return True
+
+    def remove_file(self, path):
+        return self.files.pop(path, None) is not None
+
     def remove_bundle(self, bundle):
         self.files.pop(os.path.join(bundle, 'config.json'), None)
+        self.files.pop(os.path.join(bundle, 'healthcheck'), None)

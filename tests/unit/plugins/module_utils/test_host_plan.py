@@ -157,6 +157,12 @@ def test_duplicate_workloads_are_refused():
         plan([wl('web'), wl('web')], NETS, '/s')
 
 
+def test_a_workload_named_for_another_ones_health_check_is_refused():
+    with pytest.raises(PlanError, match="workload 'web': healthcheck: its units would take the name of workload 'web-health'"):
+        plan([wl('web', healthcheck={'test': 'true'}), wl('web-health')], NETS, '/s')
+    assert plan([wl('web'), wl('web-health')], NETS, '/s')
+
+
 def test_every_problem_at_once_one_line_each_naming_the_workload_and_field():
     errors = problems([
         wl('api', published_ports=['8080:80', '70000:80']),
