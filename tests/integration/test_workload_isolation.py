@@ -356,8 +356,11 @@ def test_no_keyring(box):
 
 
 def test_a_workload_user_owns_nothing_of_the_host(box):
-    """web runs as uid APP_UID: no file of the host becomes that user's (an OCI runtime hands its own stdin, the
-    host's /dev/null under systemd, to the container's user unless told not to)."""
+    """web runs as uid APP_UID: no file of the host becomes that user's (an OCI runtime may hand its own stdin, the
+    host's /dev/null under systemd, to the container's user). web is restarted first, as a user may: started
+    last, after esc (root), so that no later start of a root workload hides what web's start did."""
+    box.run('systemctl restart anatomy-workload-web.service')
+    pid1(box.host, 'web')
     assert box.run('stat -c %u:%g /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty').stdout.split() == \
         ['0:0'] * 6
 
