@@ -15,9 +15,11 @@ is expressed here:
   network namespace the collection made, joined by path;
 - /dev: a tmpfs with the minimal set of devices. The device cgroup that keeps Docker's containers from using
   a device node they make with CAP_MKNOD is not always available (the runtime leaves cgroups to systemd, and
-  nested hosts see read-only controllers), so device nodes are kept unusable three more ways: /dev is
-  mounted nodev with its devices bind-mounted from the host, the root filesystem is mounted nodev, and the
-  default seccomp profile refuses mknod of character and block devices;
+  nested hosts see read-only controllers), so: /dev is mounted nodev with its devices bind-mounted read-only
+  from the host (usable, but their owner and mode cannot change), and the default seccomp profile refuses
+  mknod of character and block devices. (The root filesystem is mounted nodev on the host, but the runtime's
+  own bind of it inside the container is not: with seccomp unconfined, only the device cgroup stops a node
+  made in the root filesystem or a volume.)
 - /proc and /sys with Docker's masked and read-only paths, /sys read-only;
 - Docker's default capabilities, no_new_privileges, and Docker's default seccomp profile as Debian packages Docker's
   source, turned into the runtime's form for this architecture and capability set, as Docker does. (The profile of
@@ -309,8 +311,9 @@ def _mounts() -> list:
         {'destination': '/sys/fs/cgroup', 'type': 'cgroup', 'source': 'cgroup',
          'options': ['nosuid', 'noexec', 'nodev', 'relatime', 'ro']},
     ]
+    # Read-only binds: the container reads and writes the devices, but cannot chmod or chown the host's nodes.
     mounts += [{'destination': '/dev/' + name, 'type': 'bind', 'source': '/dev/' + name,
-                'options': ['bind', 'nosuid', 'noexec']} for name in DEVICES]
+                'options': ['bind', 'nosuid', 'noexec', 'ro']} for name in DEVICES]
     return mounts
 
 

@@ -158,7 +158,10 @@ def render(item: dict) -> str:
         # The runtime hands its standard streams to the container's user (fchown): an empty file of the bundle's
         # own, not the host's /dev/null, which would become that user's.
         'StandardInput=file:' + os.path.join(item['bundle'], STDIN),
-        'ExecStopPost=-%s delete --force %s' % (runtime, quote_arg(name)),
+        # Until the runtime's record is gone: killed together with the container, the runtime may leave it for a moment.
+        'ExecStopPost=-/bin/sh -c %s' % quote_arg(
+            'for try in 1 2 3 4 5 6 7 8 9 10; do %s delete --force "$0" 2>/dev/null; %s state "$0" >/dev/null 2>&1 || exit 0; '
+            'sleep 0.2; done' % (' '.join(runtime_argv()), ' '.join(runtime_argv()))) + ' ' + quote_arg(name),
         # The runtime passes the stop signal on to the container's PID 1; after the timeout every process of the
         # unit's cgroup, the container's included, is killed.
         'KillMode=mixed',

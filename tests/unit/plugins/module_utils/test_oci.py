@@ -161,7 +161,7 @@ def test_config_is_a_docker_like_container():
     assert 'nodev' in mounts['/dev']['options'] and 'ro' in mounts['/sys']['options']
     assert {d for d in mounts if d.startswith('/dev/')} == {'/dev/pts', '/dev/shm', '/dev/mqueue', '/dev/null', '/dev/zero',
                                                             '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'}
-    assert all(mounts['/dev/' + d]['type'] == 'bind' for d in _oci.DEVICES)
+    assert all(mounts['/dev/' + d]['type'] == 'bind' and 'ro' in mounts['/dev/' + d]['options'] for d in _oci.DEVICES)
     assert json.loads(_oci.dumps(document)) == document and _oci.dumps(document) == _oci.dumps(json.loads(_oci.dumps(document)))
 
 

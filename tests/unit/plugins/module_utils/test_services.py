@@ -44,7 +44,9 @@ def test_render_runs_the_bundle_through_crun_and_marks_ownership():
     lines = text.splitlines()
     assert ('ExecStart="/usr/bin/crun" "--root" "/run/anatomy/crun" --cgroup-manager=disabled run --no-new-keyring '
             '--bundle "/var/lib/anatomy/bundles/web" "web"') in lines
-    assert 'ExecStopPost=-"/usr/bin/crun" "--root" "/run/anatomy/crun" delete --force "web"' in lines
+    stop_post = [line for line in lines if line.startswith('ExecStopPost=-/bin/sh -c ')]
+    assert len(stop_post) == 1 and '/usr/bin/crun --root /run/anatomy/crun delete --force \\"$$0\\"' in stop_post[0]
+    assert stop_post[0].endswith(' "web"')
     assert 'KillMode=mixed' in lines and 'TimeoutStopSec=10' in lines and 'Restart=on-failure' in lines
     assert 'DevicePolicy=closed' in lines
     # Not the host's /dev/null: the runtime hands its stdin to the container's user.
