@@ -133,6 +133,22 @@ packages_missing:
   returned: success
   type: list
   elements: str
+seccomp_profile_missing:
+  description:
+    - Whether Docker's default seccomp profile, which workloads run under, is to be taken from its Debian package
+      (see RV(seccomp_profile) and RV(seccomp_package)).
+  returned: success
+  type: bool
+seccomp_profile:
+  description: Where workloads find Docker's default seccomp profile.
+  returned: success
+  type: str
+  sample: /usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json
+seccomp_package:
+  description: The Debian package Docker's default seccomp profile is taken from (that one file).
+  returned: success
+  type: str
+  sample: golang-github-docker-docker-dev
 resolv_conf:
   description: The workloads' resolv.conf.
   returned: success
