@@ -23,7 +23,7 @@ description:
     which the container_host role installs from the package golang-github-docker-docker-dev)."
   - "Device nodes: the device allow-list is applied by systemd to the service's cgroup (C(DevicePolicy=closed)) where
     it can; because nested hosts and read-only cgroup controllers cannot always apply it, C(/dev) is mounted C(nodev)
-    with its devices bound from the host's, and the default profile also refuses to make character or block devices
+    with its devices bound read-only from the host's, and the default profile also refuses to make character or block devices
     (mknod), so that no host device is reachable even with C(CAP_MKNOD)."
   - Limits (O(config[].limits)) are enforced by systemd on the service's cgroup, which holds the runtime and every
     process of the container (the runtime runs with C(--cgroup-manager=disabled), leaving cgroups to systemd); they
@@ -123,7 +123,9 @@ options:
         description:
           - V(default) - Docker's default profile, for this architecture and
             the container's capabilities, and refusing mknod of devices.
-          - V(unconfined) - no seccomp filter.
+          - V(unconfined) - no seccomp filter. Where systemd cannot apply the device allow-list (read-only cgroup
+            controllers, as in a nested container host), a root container with C(CAP_MKNOD) can then make and use
+            device nodes in its root filesystem or volumes: drop C(CAP_MKNOD) from O(config[].capabilities) there.
           - An absolute path - a profile of the host's, in Docker's or the OCI format.
           - Defaults to V(default).
         type: str
