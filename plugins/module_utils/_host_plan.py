@@ -28,7 +28,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._resource impor
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import model as netfilter_model
 from ansible_collections.anatomy.containers.plugins.module_utils import _oci
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
-from ansible_collections.anatomy.containers.plugins.module_utils._layers import Layer
+from ansible_collections.anatomy.containers.plugins.module_utils._layers import BUSYBOX_FILES, Layer
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import check_volume_name
 
 NETWORKS_VAR = 'container_host_networks'
@@ -397,7 +397,39 @@ def plan_host(networks, workloads=None, layers=None, state_root='/var/lib/anatom
     return result
 
 
-def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, problems) -> list:
+def layer_file(layers, layer_list, path):
+    """The text of PATH (like "etc/passwd") in a workload's root filesystem as its named layers make it, topmost first;
+    None when no layer has it or a layer the plan cannot see (a host directory) comes first."""
+    by_name = {layer.get('name'): layer for layer in layers if isinstance(layer, dict)} if isinstance(layers, list) else {}
+    for name in layer_list:
+        layer = by_name.get(name)
+        if layer is None:
+            return None
+        for entry in layer.get('files') or []:
+            if isinstance(entry, dict) and str(entry.get('path', '')).strip('/') == path:
+                return str(entry.get('content') or '')
+        if layer.get('busybox') and path in BUSYBOX_FILES:
+            return BUSYBOX_FILES[path]
+    return None
+
+
+def _check_user(workload, layers, where, problems) -> None:
+    """A user name the workload's own /etc/passwd (as its layers make it) does not know, reported now, not when the
+    service starts: Docker resolves names inside the container, and so does the runtime's bundle."""
+    user = workload.get('user')
+    layer_list = workload.get('layers')
+    if not isinstance(user, str) or not isinstance(layer_list, list):
+        return
+    passwd = layer_file(layers, layer_list, 'etc/passwd')
+    if passwd is None:
+        return
+    try:
+        _oci.resolve_user(user, passwd, layer_file(layers, layer_list, 'etc/group') or '')
+    except _oci.BundleError as exc:
+        problems.add(where, str(exc))
+
+
+def _check_workloads(workloads, layers, layer_names, net_map, networks, existing_paths, problems) -> list:
     """The workloads that can be planned (each field checked; every problem reported)."""
     if not isinstance(workloads, list):
         problems.add(WORKLOADS_VAR, 'must be a list of workloads')
@@ -477,6 +509,8 @@ def _check_workloads(workloads, layer_names, net_map, networks, existing_paths, 
                     rules.normalize(dict(sound, **{field: wanted[field]}))
                 except ResourceError as exc:
                     problems.add(where, _without_subject(str(exc)))
+        if len(problems.lines) == bad:
+            _check_user(workload, layers, where, problems)
         named_caps = [cap.upper() if cap.upper().startswith('CAP_') else 'CAP_' + cap.upper()
                       for cap in workload.get('capabilities') or [] if isinstance(cap, str)]
         unknown = [cap for cap in named_caps if CAPABILITY_RE.match(cap) and cap not in CAPABILITIES]
@@ -536,7 +570,7 @@ def _service(workload, argv, rootfs, revision) -> dict:
 def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_addresses, resolv_conf,
                     existing_paths, problems) -> dict:
     layer_names = check_layers(layers, problems)
-    valid, ports = _check_workloads(workloads, layer_names, net_map, networks, existing_paths, problems)
+    valid, ports = _check_workloads(workloads, layers, layer_names, net_map, networks, existing_paths, problems)
     _check_port_conflicts(ports, problems)
     # Workloads on a network that is listed but invalid were checked; they cannot be placed.
     placed = [w for w in valid if w['network'] in net_map]

@@ -125,7 +125,7 @@ options:
             the container's capabilities, and refusing mknod of devices.
           - V(unconfined) - no seccomp filter. Where systemd cannot apply the device allow-list (read-only cgroup
             controllers, as in a nested container host), a root container with C(CAP_MKNOD) can then make and use
-            device nodes in its root filesystem or volumes: drop C(CAP_MKNOD) from O(config[].capabilities) there.
+            device nodes in its root filesystem or volumes; drop C(CAP_MKNOD) from O(config[].capabilities) there.
           - An absolute path - a profile of the host's, in Docker's or the OCI format.
           - Defaults to V(default).
         type: str

@@ -128,6 +128,11 @@ BAD_INPUTS = {
         "workload 'api': volumes[0]: target '../../etc' must be an absolute path inside the workload"),
     'an unknown network': (
         [workload('api', network='nowhere')], "workload 'api': network 'nowhere' is not one of container_host_networks"),
+    # Resolved in the workload's own /etc/passwd, as its layers make it, before anything changes.
+    'a user the workload does not know': (
+        [workload('api', user='www-data')], "workload 'api': user 'www-data' is not in the workload's /etc/passwd"),
+    'a restart policy Docker does not have': (
+        [workload('api', restart='sometimes')], "workload 'api': restart must be no, on-failure, on-failure:MAX"),
 }
 
 

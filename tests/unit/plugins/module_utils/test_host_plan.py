@@ -315,3 +315,17 @@ def test_input_of_the_wrong_types_is_reported_not_crashed_on():
     assert "container_host_networks[2]: name ['y'] must be a non-empty interface name" in text
     assert "workload_list[0]: network {'a': 1} is not one of container_host_networks" in text
     assert "layers[0] ['busybox'] is not one of workload_layers" in text
+
+
+def test_a_user_the_workloads_own_passwd_does_not_know_is_reported_before_any_change():
+    app_layer = {'name': 'app', 'files': [{'path': '/etc/passwd', 'content': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n'},
+                                          {'path': 'etc/group', 'content': 'app:x:1000:\n'}]}
+    layers = LAYERS + [app_layer]
+    errors = problems([wl('web', user='www-data'), wl('db', user='nobody:staff'), wl('ok', user='nobody')], layers=layers)
+    assert sorted(errors) == ["workload_list: workload 'db': group 'staff' is not in the workload's /etc/group",
+                              "workload_list: workload 'web': user 'www-data' is not in the workload's /etc/passwd"]
+    # The topmost layer's passwd is the one the workload sees; numbers need none; a host directory cannot be read here.
+    plan_host(NETS, [wl('app', user='app', layers=['app', 'busybox']), wl('num', user='1234:99'),
+                     wl('dir', user='someone', layers=['/srv/rootfs'])], layers, '/s')
+    assert problems([wl('app', user='app', layers=['busybox', 'app'])], layers=layers) == [
+        "workload_list: workload 'app': user 'app' is not in the workload's /etc/passwd"]
