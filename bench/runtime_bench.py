@@ -13,11 +13,13 @@ alternating:
              command runs (`crun list` shows every container running, and N `busybox httpd` processes exist)
   old        the same with the previous design's units, written from the same definitions (systemd's RootDirectory=,
              MountAPIVFS=, NetworkNamespacePath=, as 4712989's _services.render() wrote them), until N commands run
-  crun run   `crun run --detach` of each bundle, one after another (no systemd), each timed
+  crun run   `crun run --detach` of each bundle, one after another (no systemd), each timed; and the same with copies
+             of the bundles' config.json without linux.seccomp (what compiling the profile costs)
 
 Each start is from all workloads stopped. Printed: medians per design and N, ms per workload, the growth from the
-smallest to the largest N per workload, the ratios, the load average before each trial, and the mounts the host and
-the workloads' namespaces hold. Usage, from the repository root (the collection installed with `make collection`):
+smallest to the largest N per workload, the ratios, the load average before each trial, the mounts the host and the
+workloads' roots show, and one mount + umount on the host while the workloads run (what propagation into their
+namespaces costs). Usage, from the repository root (the collection installed with `make collection`):
 
     python3 bench/runtime_bench.py [--sizes 100,300] [--rounds 3] [--lab bench-rt] [--keep]
 """
