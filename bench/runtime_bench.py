@@ -103,8 +103,8 @@ class RuntimeBench(SiteBench):
             return statistics.median(values) if values else None
 
         sizes = sorted({t['n'] for t in self.trials})
-        lines = ['', '%5s %-34s %10s %14s %13s' % ('N', 'median of %d' % self.rounds, 'seconds', 'ms / workload',
-                                                    'load before')]
+        header = ('N', 'median of %d' % self.rounds, 'seconds', 'ms / workload', 'load before')
+        lines = ['', '%5s %-34s %10s %14s %13s' % header]
         per = {}
         for n in sizes:
             for design, key, label in (('new', 'all running s', 'new: systemctl start -> all running'),

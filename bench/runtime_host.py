@@ -111,18 +111,18 @@ def commands_running() -> list:
 
 
 def crun_running() -> int:
-    out = subprocess.run(CRUN + ['list'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    out = subprocess.run(CRUN + ['list'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False).stdout
     return sum(1 for line in out.splitlines()[1:] if line.split()[2:3] == ['running'])
 
 
 def crun_names() -> list:
-    out = subprocess.run(CRUN + ['list', '-q'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+    out = subprocess.run(CRUN + ['list', '-q'], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False).stdout
     return out.split()
 
 
 def mounts(pid='self') -> int:
     with open('/proc/%s/mountinfo' % pid, encoding='utf-8') as f:
-        return sum(1 for _ in f)
+        return sum(1 for _line in f)
 
 
 def load() -> str:
@@ -139,7 +139,7 @@ def mount_cost(rounds: int = 20) -> float:
     target = b'/run/anatomy-bench/mnt'
     os.makedirs(target, exist_ok=True)
     times = []
-    for _ in range(rounds):
+    for _round in range(rounds):
         start = time.monotonic()
         if LIBC.mount(b'none', target, b'tmpfs', 0, None) != 0:
             raise OSError(ctypes.get_errno(), 'mount')
@@ -155,7 +155,7 @@ def units(design: str, names: list) -> list:
 
 def wait_idle(timeout: float = TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
-    while subprocess.run(['systemctl', 'list-jobs', '--no-legend'], stdout=subprocess.PIPE, text=True).stdout.strip():
+    while subprocess.run(['systemctl', 'list-jobs', '--no-legend'], stdout=subprocess.PIPE, text=True, check=False).stdout.strip():
         if time.monotonic() > deadline:
             raise RuntimeError('systemd jobs still running')
         time.sleep(0.2)
@@ -224,7 +224,7 @@ def plain_bundle(item: dict) -> str:
 
 def process_ms(argv: list, rounds: int = 20) -> float:
     times = []
-    for _ in range(rounds):
+    for _round in range(rounds):
         begin = time.monotonic()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         times.append(time.monotonic() - begin)

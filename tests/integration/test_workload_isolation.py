@@ -5,7 +5,8 @@
 
 One network and two workloads from a busybox layer, made by site.yml as a user runs it: `esc` runs as root with
 the default of every option, `web` as a user whose name only the workload's own /etc/passwd knows, serving a
-published port (with a stop_timeout of 3 s, so that its stop by SIGKILL does not take Docker's 10). The escape matrix is attempted for real by `esc`'s own command (a busybox script, PROBE_SCRIPT, with its
+published port (with a stop_timeout of 3 s, so that its stop by SIGKILL does not take Docker's 10). The escape
+matrix is attempted for real by `esc`'s own command (a busybox script, PROBE_SCRIPT, with its
 seccomp filter, capabilities and namespaces), which writes the outcome of each attempt to a volume that the
 tests read. Since the lab hosts are containers themselves (nspawn hides the disks and makes parts of /proc/sys
 read-only), each escape test first makes the same attempt from the lab host, outside the workload, and asserts
