@@ -5,17 +5,14 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
-
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _mounts_resources
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Records
 from ansible_collections.anatomy.containers.plugins.modules import bind_volume, overlay_mount
 from ansible_collections.anatomy.containers.tests.unit.support.mounts_fakes import FakeKernel
+from tests.unit.support.modules import read_output, run_main
 
 TYPES = {'path': 'path', 'str': 'str', 'bool': 'bool', 'list': 'list'}
 # Each module's argument spec lives next to its resource.
@@ -59,19 +56,9 @@ def kernel(monkeypatch, tmp_path):
     return fake
 
 
-def run_main(module, args, check=False, diff=False):
-    if check:
-        args = dict(args, _ansible_check_mode=True)
-    if diff:
-        args = dict(args, _ansible_diff=True)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-
-
 @pytest.fixture
 def output(capsys):
-    return lambda: json.loads(capsys.readouterr().out)
+    return read_output(capsys)
 
 
 def test_overlay_main_check_apply_rerun(kernel, tmp_path, output):

@@ -6,31 +6,25 @@
 from __future__ import annotations
 
 import contextlib
-import json
 
 import pytest
 import yaml
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import engine
 from ansible_collections.anatomy.containers.plugins.modules import nat_masquerade, port_forward
+from tests.unit.support.modules import read_output, run_main as run_module_main
 from tests.unit.support import netfilter_fakes as FAKES
 
 
 def run_main(module, monkeypatch, runner, args, check=False):
     monkeypatch.setattr(engine, 'ModuleRunner', lambda _m: runner)
     monkeypatch.setattr(engine, 'run_lock', contextlib.nullcontext)
-    if check:
-        args = dict(args, _ansible_check_mode=True)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
+    run_module_main(module, args, check=check)
 
 
 @pytest.fixture
 def output(capsys):
-    return lambda: json.loads(capsys.readouterr().out)
+    return read_output(capsys)
 
 
 @pytest.mark.parametrize('module', [nat_masquerade, port_forward])

@@ -5,28 +5,17 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.anatomy.containers.plugins.module_utils import _workload_inspect as inspect
 from ansible_collections.anatomy.containers.plugins.modules import workload_exec, workload_info
-
-
-def run_main(module, args, check=False):
-    if check:
-        args = dict(args, _ansible_check_mode=True)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
+from tests.unit.support.modules import read_output, run_main
 
 
 @pytest.fixture
 def output(capsys):
-    return lambda: json.loads(capsys.readouterr().out)
+    return read_output(capsys)
 
 
 @pytest.mark.parametrize('module, spec', [(workload_exec, inspect.WORKLOAD_EXEC_ARGUMENT_SPEC),
