@@ -610,8 +610,6 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             'lower': ['%s/layers/%s' % (root, layer) if not layer.startswith('/') else layer
                       for layer in workload['layers']],
             'upper': wdir + '/upper', 'work': wdir + '/work',
-            # Device nodes in a layer or made in the writable layer cannot be opened (see _oci).
-            'options': ['nodev'],
         })
         for volume in workload.get('volumes') or []:
             entry = {'target': posixpath.normpath(volume['target']), 'root': rootfs,

@@ -17,9 +17,9 @@ is expressed here:
   a device node they make with CAP_MKNOD is not always available (the runtime leaves cgroups to systemd, and
   nested hosts see read-only controllers), so: /dev is mounted nodev with its devices bind-mounted read-only
   from the host (usable, but their owner and mode cannot change), and the default seccomp profile refuses
-  mknod of character and block devices. (The root filesystem is mounted nodev on the host, but the runtime's
-  own bind of it inside the container is not: with seccomp unconfined, only the device cgroup stops a node
-  made in the root filesystem or a volume.)
+  mknod of character and block devices. (A nodev on the host's mount of the root filesystem would not help: the
+  runtime's own bind of it inside the container is not nodev. With seccomp unconfined, only the device cgroup
+  stops a node made in the root filesystem or a volume.)
 - /proc and /sys with Docker's masked and read-only paths, /sys read-only;
 - Docker's default capabilities, no_new_privileges, and Docker's default seccomp profile as Debian packages Docker's
   source, turned into the runtime's form for this architecture and capability set, as Docker does. (The profile of

@@ -88,7 +88,7 @@ def test_module_lists_for_one_workload():
     rootfs = '/var/lib/anatomy/workloads/web/rootfs'
     assert result['overlays'] == [{'path': rootfs, 'lower': ['/var/lib/anatomy/layers/busybox'],
                                    'upper': '/var/lib/anatomy/workloads/web/upper',
-                                   'work': '/var/lib/anatomy/workloads/web/work', 'options': ['nodev']}]
+                                   'work': '/var/lib/anatomy/workloads/web/work'}]
     assert result['volumes'][0] == {'volume': 'webdata', 'target': '/data', 'root': rootfs, 'read_only': False}
     assert [v['target'] for v in result['volumes'][1:]] == ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf']
     assert all(v['read_only'] and v['source'].startswith('/var/lib/anatomy/workloads/web/')
