@@ -159,9 +159,12 @@ def render(item: dict) -> str:
         # own, not the host's /dev/null, which would become that user's.
         'StandardInput=file:' + os.path.join(item['bundle'], STDIN),
         # Until the runtime's record is gone: killed together with the container, the runtime may leave it for a moment.
+        # Killed together with the container, the runtime may leave its record, which crun delete does not always
+        # remove at once: then the record of a container that no longer runs is removed by hand (what delete does).
         'ExecStopPost=-/bin/sh -c %s' % quote_arg(
-            'for try in 1 2 3 4 5 6 7 8 9 10; do %s delete --force "$0" 2>/dev/null; %s state "$0" >/dev/null 2>&1 || exit 0; '
-            'sleep 0.2; done' % (' '.join(runtime_argv()), ' '.join(runtime_argv()))) + ' ' + quote_arg(name),
+            'for try in 1 2 3 4 5; do %(crun)s delete --force "$0" && exit 0; %(crun)s state "$0" >/dev/null 2>&1 || exit 0; '
+            'sleep 0.2; done; %(crun)s state "$0" | grep -q \'"running"\' || rm -rf -- "%(root)s/$0"'
+            % {'crun': ' '.join(runtime_argv()), 'root': RUNTIME_ROOT}) + ' ' + quote_arg(name),
         # The runtime passes the stop signal on to the container's PID 1; after the timeout every process of the
         # unit's cgroup, the container's included, is killed.
         'KillMode=mixed',
