@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.anatomy.containers.plugins.module_utils import _oci
+from ansible_collections.anatomy.containers.plugins.module_utils import _oci, _restore
 from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan as host_plan
 from ansible_collections.anatomy.containers.plugins.module_utils._shared_strings import share_strings
 
@@ -118,6 +120,9 @@ class ActionModule(ActionBase):
             state_root_ready=facts['dirs'].get(state_root.rstrip('/'), {}).get('directory', False),
             workloads_dir_ready=facts['dirs'].get(state_root.rstrip('/') + '/workloads', {}).get('directory', False),
         )
+        if container_host:
+            program, digest = self._restore_program() if present else (None, None)
+            result['restore'] = dict(_restore.host_changes(facts, digest, present), program_src=program)
         if plans_workloads:
             result.update(self._addresses(read, texts, previous, plan), workload_inputs=inputs, play=play)
 
@@ -130,10 +135,32 @@ class ActionModule(ActionBase):
                 return self._fail(result, preview.get('errors') or [preview.get('msg', 'the preview failed')],
                                   'the host is not in a state these changes can be made in; nothing was changed')
             result['would_change'] = preview['would_change']
+            # A host converged before the modules kept records (or whose records were lost) gets them from a run
+            # of the module that changes nothing.
+            result['would_change'] += [task['id'] for task in tasks if task['id'] not in result['would_change']
+                                       and task['module'] in _restore.ORDER and task['params'].get('config')
+                                       and _restore.record_path(task['module']) not in facts['dirs']]
         else:
             result['would_change'] = [task['id'] for task in tasks]
         result['tasks'] = self._needed(result['tasks'], result['would_change'])
         return result
+
+    @staticmethod
+    def _restore_program() -> tuple:
+        """The restore program built from this collection's module_utils, as a file on the controller for the copy
+        task (named by its digest: the same build is written once), and its digest."""
+        module_utils = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils')
+        data = _restore.build_program(module_utils)
+        digest = _restore.digest(data)
+        directory = os.path.join(tempfile.gettempdir(), 'anatomy-containers-%d' % os.getuid())
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        path = os.path.join(directory, 'restore-%s.pyz' % digest)
+        if not os.path.exists(path):
+            handle, temporary = tempfile.mkstemp(dir=directory)
+            with os.fdopen(handle, 'wb') as out:
+                out.write(data)
+            os.rename(temporary, path)
+        return path, digest
 
     @staticmethod
     def _needed(tasks: dict, would_change: list) -> dict:

@@ -26,7 +26,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._linux import I
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import ipv4_address, ipv4_network
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import model as netfilter_model
-from ansible_collections.anatomy.containers.plugins.module_utils import _oci
+from ansible_collections.anatomy.containers.plugins.module_utils import _oci, _restore
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
 from ansible_collections.anatomy.containers.plugins.module_utils._layers import BUSYBOX_FILES, Layer
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import check_volume_name
@@ -719,9 +719,11 @@ class HostRead:
     def __init__(self, state_root: str, packages=(), layer_paths=()):
         self.state_root = str(state_root).rstrip('/')
         self.packages = sorted(set(packages) | {p for family in PACKAGES_BY_OS_FAMILY.values() for p in family})
-        self.files = [OS_RELEASE] + RESOLV_SOURCES + [self.resolv_conf, self.address_record]
+        self.units = sorted(_restore.units())
+        self.files = [OS_RELEASE] + RESOLV_SOURCES + [self.resolv_conf, self.address_record] + self.units
         self.dirs = [entry['path'] for entry in state_dirs(self.state_root)] + sorted(set(layer_paths)) + [
-            _oci.DEFAULT_SECCOMP_PROFILE]
+            _oci.DEFAULT_SECCOMP_PROFILE, _restore.PROGRAM, _restore.RESTORE_DIR] + [
+            _restore.record_path(module) for module in _restore.ORDER]
 
     @property
     def resolv_conf(self) -> str:
@@ -738,12 +740,25 @@ class HostRead:
         return ("grep --with-filename --no-messages --text '' %s; "
                 "stat --printf 'dir:%%a|%%U|%%G|%%F|%%n\\n' -- %s 2>/dev/null; "
                 "dpkg-query --show --showformat='pkg:${Package} ${db:Status-Abbrev}\\n' -- %s 2>/dev/null; "
-                "rpm --query --queryformat 'pkg:%%{NAME} ii\\n' -- %s 2>/dev/null; true" % (files, dirs, packages, packages))
+                "rpm --query --queryformat 'pkg:%%{NAME} ii\\n' -- %s 2>/dev/null; "
+                "sha256sum -- %s 2>/dev/null | sed 's/^/sum:/'; "
+                "for unit in %s; do printf 'unit:%%s %%s %%s\\n' \"$unit\" \"$(systemctl is-enabled -- \"$unit\" 2>/dev/null)\" "
+                "\"$(systemctl is-active -- \"$unit\" 2>/dev/null)\"; done; true"
+                % (files, dirs, packages, packages, shlex.quote(_restore.PROGRAM),
+                   ' '.join(shlex.quote(posixpath.basename(unit)) for unit in self.units)))
 
     def parse(self, stdout: str) -> dict:
         texts = {path: [] for path in self.files}
-        dirs, installed = {}, set()
+        dirs, installed, sums, units = {}, set(), {}, {}
         for line in stdout.splitlines():
+            if line.startswith('sum:'):
+                digest, _sep, path = line[4:].partition('  ')
+                sums[path] = digest
+                continue
+            if line.startswith('unit:'):
+                fields = line[5:].split(' ')
+                units[fields[0]] = {'enabled': (fields[1:2] or [''])[0], 'active': (fields[2:3] or [''])[0]}
+                continue
             if line.startswith('dir:'):
                 fields = line[4:].split('|', 4)
                 if len(fields) == 5:
@@ -760,7 +775,7 @@ class HostRead:
                     texts[path].append(line[len(path) + 1:])
                     break
         return {'texts': {path: ('\n'.join(lines) + '\n') if lines else '' for path, lines in texts.items()},
-                'dirs': dirs, 'installed': sorted(installed)}
+                'dirs': dirs, 'installed': sorted(installed), 'sums': sums, 'units': units}
 
 
 # -- the module tasks -----------------------------------------------------------------------------------

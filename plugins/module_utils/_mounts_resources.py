@@ -1136,10 +1136,11 @@ def _kernel(module, reads):
 def run_overlay_mount(module, reads=None) -> None:
     """main() of anatomy.containers.overlay_mount, given its AnsibleModule (OVERLAY_MOUNT_ARGUMENT_SPEC)."""
     run_module(module, OverlayMount(_kernel(module, reads), purge=module.params['purge'],
-                                    lazy_unmount=module.params['lazy_unmount']))
+                                    lazy_unmount=module.params['lazy_unmount']), record='overlay_mount')
 
 
 def run_bind_volume(module, reads=None) -> None:
     """main() of anatomy.containers.bind_volume, given its AnsibleModule (BIND_VOLUME_ARGUMENT_SPEC)."""
     run_module(module, BindVolume(_kernel(module, reads), volumes_root=module.params['volumes_root'],
-                                  purge=module.params['purge'], lazy_unmount=module.params['lazy_unmount']))
+                                  purge=module.params['purge'], lazy_unmount=module.params['lazy_unmount']),
+               record='bind_volume')

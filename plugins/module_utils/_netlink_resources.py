@@ -29,8 +29,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
     Resource, ResourceError, check_mode_reads, run_module, state_argument_spec,
 )
@@ -42,19 +40,22 @@ from ansible_collections.anatomy.containers.plugins.module_utils._netlink import
 DEFAULT_MTU = 1500
 
 
-def run_netlink_module(module, resource_class, reads=None, **options) -> None:
+def run_netlink_module(module, resource_class, reads=None, record=None, **options) -> None:
     """Converge ``resource_class(kernel, **options)`` with one Netlink handle for the run, then exit.
 
     Fails the module with pyroute2's import error when it is missing. ``reads`` (check mode only): the
     preview's reads shared by its tasks, whose read-only handle is used instead of one of the run's own.
+    ``record``: the module's short name, whose objects the host brings back at boot (``_restore``).
     """
     if not HAS_PYROUTE2:
+        # Imported here: the restore program runs these modules without Ansible, on hosts that have pyroute2.
+        from ansible.module_utils.basic import missing_required_lib
         module.fail_json(msg=missing_required_lib('pyroute2'), exception=PYROUTE2_IMPORT_ERROR)
     if check_mode_reads(module, reads) is not None:
-        run_module(module, resource_class(reads.netlink(), **options))
+        run_module(module, resource_class(reads.netlink(), **options), record=record)
         return
     with Netlink() as kernel:
-        run_module(module, resource_class(kernel, **options))
+        run_module(module, resource_class(kernel, **options), record=record)
 
 
 def bridge_mac(name: str) -> str:
@@ -585,19 +586,19 @@ NETNS_ADDR_ARGUMENT_SPEC = state_argument_spec(dict(
 
 def run_netns(module, reads=None) -> None:
     """main() of anatomy.containers.netns, given its AnsibleModule (NETNS_ARGUMENT_SPEC)."""
-    run_netlink_module(module, Netns, reads)
+    run_netlink_module(module, Netns, reads, record='netns')
 
 
 def run_bridge(module, reads=None) -> None:
     """main() of anatomy.containers.bridge, given its AnsibleModule (BRIDGE_ARGUMENT_SPEC)."""
-    run_netlink_module(module, Bridge, reads)
+    run_netlink_module(module, Bridge, reads, record='bridge')
 
 
 def run_veth(module, reads=None) -> None:
     """main() of anatomy.containers.veth, given its AnsibleModule (VETH_ARGUMENT_SPEC)."""
-    run_netlink_module(module, Veth, reads, create_netns=module.params['create_netns'])
+    run_netlink_module(module, Veth, reads, record='veth', create_netns=module.params['create_netns'])
 
 
 def run_netns_addr(module, reads=None) -> None:
     """main() of anatomy.containers.netns_addr, given its AnsibleModule (NETNS_ADDR_ARGUMENT_SPEC)."""
-    run_netlink_module(module, NetnsAddr, reads)
+    run_netlink_module(module, NetnsAddr, reads, record='netns_addr')

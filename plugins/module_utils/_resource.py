@@ -267,17 +267,23 @@ def converge(resource: Resource, config: list[dict] | None, state: str, check_mo
     return result
 
 
-def run_module(module, resource: Resource, guard=None, finish=None) -> None:
+def run_module(module, resource: Resource, guard=None, finish=None, record: str | None = None) -> None:
     """The whole of a resource module's main(): converge, then exit_json or fail_json.
 
     ``guard`` is a context manager factory held around the run (a lock); ``finish(result)`` adds to the
     result before it is reported (a module's own return values, a diff of its own), inside the guard.
+    ``record``: the module's short name, when the host brings its objects back at boot: a run that is not in
+    check mode then keeps what we own of its kind afterwards for the restore program (``_restore``).
     """
     try:
         with (guard or contextlib.nullcontext)():
             result = converge(resource, module.params['config'], module.params['state'], module.check_mode)
             if finish is not None:
                 finish(result)
+            if record is not None and not module.check_mode and 'after' in result:
+                # Imported here: _restore imports this module.
+                from ansible_collections.anatomy.containers.plugins.module_utils import _restore
+                _restore.write_record(record, module.params, result['after'])
     except ResourceError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     except OSError as exc:

@@ -29,7 +29,7 @@ import re
 import shutil
 import subprocess
 
-from ansible_collections.anatomy.containers.plugins.module_utils import _health, _oci
+from ansible_collections.anatomy.containers.plugins.module_utils import _health, _oci, _restore
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import (
     OWNER_MARK, Resource, ResourceError, run_module, state_argument_spec,
 )
@@ -145,11 +145,16 @@ def render(item: dict) -> str:
         MARK + json.dumps(definition, sort_keys=True, separators=(',', ':')),
         '[Unit]',
         'Description=%s workload %s' % (OWNER_MARK, name),
-        'After=network.target',
+        # At boot the host's restore program makes the workload's network and root filesystem first.
+        'Wants=' + _restore.RESTORE_UNIT,
+        'After=network.target ' + _restore.RESTORE_UNIT,
     ] + health_lines + unit_lines + [
         '',
         '[Service]',
         'Type=simple',
+        # When that restore failed for this workload, its start fails with the reason, in the unit's journal.
+        'ExecStartPre=/bin/sh -c %s %s' % (quote_arg('if [ -e "$0" ]; then cat "$0" >&2; exit 1; fi'),
+                                           quote_arg(_restore.failure_marker(name))),
         # A container left behind by a killed runtime would keep its name taken.
         'ExecStartPre=-%s delete --force %s' % (runtime, quote_arg(name)),
     ] + health_reset + [
@@ -241,11 +246,14 @@ class WorkloadService(Resource):
                 'limits': {}, 'ulimits': {}, 'restart': 'on-failure', 'stop_timeout': 10, 'stop_signal': 'SIGTERM',
                 'healthcheck': None, 'running': True, 'enabled': True}
 
-    def __init__(self, systemctl=None, unit_dir: str = UNIT_DIR, host=None, health_dir: str = _health.HEALTH_DIR):
+    def __init__(self, systemctl=None, unit_dir: str = UNIT_DIR, host=None, health_dir: str = _health.HEALTH_DIR,
+                 status_dir: str | None = None):
         self.systemctl = systemctl or Systemctl()
         self.unit_dir = unit_dir
         self.host = host or BundleHost()
         self.health_dir = health_dir
+        #: Where the boot's restore marks the workloads it could not bring back (_restore.STATUS_DIR).
+        self.status_dir = status_dir
         self.texts: dict = {}
         # The health checks' units on disk: {unit: text} and {unit: the service it belongs to}.
         self.health_texts: dict = {}
@@ -596,6 +604,9 @@ class WorkloadService(Resource):
                 restart += timer
             elif not timer_running:
                 start += timer
+        for unit in restart + start:
+            if unit.startswith(UNIT_PREFIX) and unit.endswith('.service'):
+                _restore.clear_failure(unit[len(UNIT_PREFIX):-len('.service')], self.status_dir)
         if restart or start:
             # A restart count (on-failure:N) and a start limit hit start afresh when the module starts a unit.
             try:

@@ -24,6 +24,9 @@ def main(argv=None) -> int:
     sub.add_parser('status', help='print the lab as JSON')
     sub.add_parser('instances', help="print Molecule's instance config for the lab's hosts (JSON, which is YAML)")
     sub.add_parser('image', help='build the host image if the cache lacks it')
+    reboot = sub.add_parser('reboot', help='reboot a host on the same disk state')
+    reboot.add_argument('host')
+    reboot.add_argument('--power-cut', action='store_true', help='kill it instead of a clean halt')
     ssh = sub.add_parser('ssh', help='run a command on a host (or a shell)')
     ssh.add_argument('host')
     ssh.add_argument('cmd', nargs=argparse.REMAINDER)
@@ -45,6 +48,8 @@ def main(argv=None) -> int:
                            'identity_file': str(lab.key)} for h in lab.hosts], indent=2))
     elif args.command == 'image':
         print(lab.image.ensure())
+    elif args.command == 'reboot':
+        lab.host(args.host).reboot(power_cut=args.power_cut)
     elif args.command == 'ssh':
         argv_ = lab.host(args.host).ssh_argv(' '.join(cmd)) if cmd else lab.host(args.host).ssh_argv('')[:-1]
         return subprocess.call(argv_)

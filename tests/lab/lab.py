@@ -136,8 +136,10 @@ class LabHost:
         authorized.write_text(self.lab.key.with_suffix('.pub').read_text())
         authorized.chmod(0o600)
 
-    def boot(self, rootfs: Path) -> None:
-        self._prepare()
+    def boot(self, rootfs: Path, fresh: bool = True) -> None:
+        """Boot the host: ``fresh`` from the image alone, else on the disk state of its last boot (a reboot)."""
+        if fresh:
+            self._prepare()
         argv = self.lab.netns_argv([
             'systemd-nspawn', '--quiet', '--register=no', '--keep-unit', '--boot', '--console=passive',
             '--directory', str(rootfs), '--overlay=%s:%s:/' % (rootfs, self.upper),
@@ -148,6 +150,25 @@ class LabHost:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         self.pidfile.write_text(str(process.pid))
+
+    def reboot(self, power_cut: bool = False, timeout: float = 90) -> None:
+        """Reboot the host on the same disk state: a clean halt (systemd stops every unit), or a power cut
+        (``power_cut``: nspawn killed, so every process, mount and namespace of the host goes at once)."""
+        pid = self.pid()
+        if pid is not None:
+            if power_cut:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            _stop(pid, timeout=60)
+        # nspawn removes the host's link as it exits; a new boot makes it again.
+        deadline = time.monotonic() + 10
+        while _run(self.lab.netns_argv(['ip', 'link', 'show', 'vb-' + self.name]), check=False).returncode == 0 \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.boot(self.lab.image.ensure(log=lambda *_: None), fresh=False)
+        self.wait(timeout)
 
     def wait(self, timeout: float) -> None:
         """Bring the host's link up on the lab bridge, then wait until SSH answers."""

@@ -36,15 +36,28 @@ IP_FORWARD = '/proc/sys/net/ipv4/ip_forward'
 ROUTE_LOCALNET = '/proc/sys/net/ipv4/conf/%s/route_localnet'
 
 
+_HELD = {}
+
+
 @contextlib.contextmanager
 def run_lock(path: str = LOCK_PATH):
-    """Serialize runs of our netfilter modules on a host (flock; released when the process ends)."""
+    """Serialize runs of our netfilter modules and of the restore program on a host (flock; released when the
+    process ends). Held already by this process (the restore program around the modules it runs), it is kept."""
     import fcntl
+    if _HELD.get(path):
+        _HELD[path] += 1
+        try:
+            yield
+        finally:
+            _HELD[path] -= 1
+        return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD[path] = 1
         yield
     finally:
+        _HELD.pop(path, None)
         os.close(fd)
 
 
@@ -441,7 +454,7 @@ class PortsResource(NetfilterResource):
         return wanted
 
 
-def run_netfilter_module(module, resource: NetfilterResource, lock=run_lock) -> None:
+def run_netfilter_module(module, resource: NetfilterResource, lock=run_lock, record=None) -> None:
     """main() of both modules: under the lock, converge, validate in check mode, set sysctls, report with a rule diff."""
     def finish(result):
         result['backend'] = resource.backend.name
@@ -470,7 +483,7 @@ def run_netfilter_module(module, resource: NetfilterResource, lock=run_lock) -> 
                      after=resource.backend.listing(after_part)),
             ]
 
-    run_module(module, resource, guard=lock, finish=finish)
+    run_module(module, resource, guard=lock, finish=finish, record=record)
 
 
 class ModuleRunner:
@@ -544,9 +557,10 @@ def _runner(module, reads):
 def run_nat_masquerade(module, reads=None) -> None:
     """main() of anatomy.containers.nat_masquerade, given its AnsibleModule (NAT_MASQUERADE_ARGUMENT_SPEC)."""
     run_netfilter_module(module, NetworksResource(_runner(module, reads), module.params['backend'],
-                                                  sysctl_file=module.params['sysctl_file']))
+                                                  sysctl_file=module.params['sysctl_file']),
+                         record='nat_masquerade')
 
 
 def run_port_forward(module, reads=None) -> None:
     """main() of anatomy.containers.port_forward, given its AnsibleModule (PORT_FORWARD_ARGUMENT_SPEC)."""
-    run_netfilter_module(module, PortsResource(_runner(module, reads), module.params['backend']))
+    run_netfilter_module(module, PortsResource(_runner(module, reads), module.params['backend']), record='port_forward')

@@ -63,7 +63,7 @@ def runner(monkeypatch):
     """The netfilter modules' commands, faked (an in-memory iptables), and no lock file."""
     fake = FAKES.FakeRunner()
     monkeypatch.setattr(engine, 'ModuleRunner', lambda _module: fake)
-    monkeypatch.setattr(engine.run_netfilter_module, '__defaults__', (contextlib.nullcontext,))
+    monkeypatch.setattr(engine.run_netfilter_module, '__defaults__', (contextlib.nullcontext, None))
     return fake
 
 
