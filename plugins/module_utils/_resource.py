@@ -273,14 +273,16 @@ def run_module(module, resource: Resource, guard=None, finish=None, record: str 
     ``guard`` is a context manager factory held around the run (a lock); ``finish(result)`` adds to the
     result before it is reported (a module's own return values, a diff of its own), inside the guard.
     ``record``: the module's short name, when the host brings its objects back at boot: a run that is not in
-    check mode then keeps what we own of its kind afterwards for the restore program (``_restore``).
+    check mode then keeps what we own of its kind afterwards for the restore program (``_restore``); the restore
+    program's own runs (a module whose ``keeps_records`` is False) do not.
     """
     try:
         with (guard or contextlib.nullcontext)():
             result = converge(resource, module.params['config'], module.params['state'], module.check_mode)
             if finish is not None:
                 finish(result)
-            if record is not None and not module.check_mode and 'after' in result:
+            if record is not None and not module.check_mode and 'after' in result \
+                    and getattr(module, 'keeps_records', True):
                 # Imported here: _restore imports this module.
                 from ansible_collections.anatomy.containers.plugins.module_utils import _restore
                 _restore.write_record(record, module.params, result['after'])

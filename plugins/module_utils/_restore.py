@@ -147,6 +147,9 @@ class RecordModule:
 
     check_mode = False
     _diff = False
+    #: Read by run_module: a restore makes what a record holds and never rewrites it. What it owns afterwards is
+    #: less than the record when a part failed, and that part must still be in the record at the next boot.
+    keeps_records = False
 
     def __init__(self, name: str, params: dict, log=None):
         self._name = 'anatomy.containers.' + name
@@ -402,7 +405,7 @@ def watch(log, poll: float = POLL_SECONDS, settle: float = SETTLE_SECONDS, round
                     monitor = _monitor()
                 # A restart of a firewall flushes, then loads: look once it is done.
                 deadline = time.monotonic() + settle
-                while True:
+                while monitor is not None:  # None: nft monitor ended and could not be started again
                     left = deadline - time.monotonic()
                     if left <= 0 or not select.select([monitor.stdout], [], [], left)[0]:
                         break
