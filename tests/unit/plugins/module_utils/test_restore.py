@@ -467,7 +467,7 @@ class FakeRun:
         self.calls.append((module, [self.name(module, item) for item in config], state))
         broken = [self.name(module, item) for item in config if (module, self.name(module, item)) in self.bad]
         if broken:
-            return {'failed': True, 'msg': '%s cannot be made' % ', '.join(broken)}
+            return {'failed': True, 'msg': '%s cannot be made' % ', '.join(map(str, broken))}
         return {'changed': True, 'after': config}
 
     @staticmethod
@@ -503,15 +503,16 @@ def test_missing_records_are_skipped():
     assert _restore.restore({}, WORKLOADS, run=FakeRun({})) == {'failed_host': [], 'failed': {}}
 
 
-def test_a_failing_host_module_fails_the_host_and_the_others_still_run():
+@pytest.mark.parametrize('module, bad', [('bridge', 'br0'), ('nat_masquerade', '10.88.0.0/24'), ('port_forward', 8080)])
+def test_a_failing_host_module_fails_the_host_and_the_others_still_run(module, bad):
     recs = records()
-    run_ = FakeRun(recs, bad={('bridge', 'br0')})
+    run_ = FakeRun(recs, bad={(module, bad)})
     logged = []
     outcome = _restore.restore(recs, WORKLOADS, run=run_, log=logged.append)
-    assert outcome == {'failed_host': ['bridge: br0 cannot be made'], 'failed': {}}
+    assert outcome == {'failed_host': ['%s: %s cannot be made' % (module, bad)], 'failed': {}}
     # No run object by object for the host's own: each of them is every workload's.
     assert run_.calls == everything(recs)
-    assert 'bridge: FAILED: br0 cannot be made' in logged
+    assert '%s: FAILED: %s cannot be made' % (module, bad) in logged
 
 
 def test_a_failing_workload_is_found_by_a_run_per_workload_and_its_later_parts_are_skipped():
