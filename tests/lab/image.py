@@ -28,10 +28,13 @@ PACKAGES = (
     'containernetworking-plugins',
     # The OCI runtime workloads run through.
     'crun',
+    # Firewall services that wipe or reload rules (tests of durable hosts): Debian's nftables service is in nftables;
+    # netfilter-persistent for iptables hosts; firewalld, installed disabled, started by the tests that want it.
+    'iptables-persistent', 'firewalld',
 )
 
 #: Bump when the steps after debootstrap change, so cached images are rebuilt.
-RECIPE_REVISION = 2
+RECIPE_REVISION = 3
 
 
 def recipe() -> dict:
@@ -121,6 +124,9 @@ class Image:
         # A minbase image does not enable networkd; hosts configure host0 through it.
         subprocess.run(['systemctl', '--root', str(rootfs), 'enable', 'systemd-networkd.service'],
                        check=True, capture_output=True)
+        # firewalld's default zone would refuse the published ports of every other test: a test starts it.
+        subprocess.run(['systemctl', '--root', str(rootfs), 'disable', 'firewalld.service'], check=True,
+                       capture_output=True)
         # Docker's default seccomp profile, as the container_host role takes it from Debian's package of Docker's
         # source (lab hosts reach no package registry, so it is taken here, from this machine's).
         _take_seccomp_profile(rootfs)
