@@ -289,6 +289,20 @@ def restore(records: dict, workloads: list, run=run_record, log=None) -> dict:
         if params is None:
             continue
         config = params['config']
+        if failed:
+            # Nothing more of a workload whose earlier part failed: its binds would land in an empty directory where
+            # its root filesystem is not mounted, and hide under it once it is.
+            kept = []
+            for item in config:
+                owner = owner_of(module, item, workloads)
+                if owner in failed:
+                    if not failed[owner][-1].startswith(module + ':'):
+                        failed[owner].append('%s: skipped, an earlier part failed' % module)
+                else:
+                    kept.append(item)
+            config = kept
+            if not config:
+                continue
         result = run(module, params, config, 'merged', log=log)
         if not result.get('failed'):
             log('%s: %d restored%s' % (module, len(config), ', changed' if result.get('changed') else ''))
@@ -302,9 +316,6 @@ def restore(records: dict, workloads: list, run=run_record, log=None) -> dict:
         for item in config:
             groups.setdefault(owner_of(module, item, workloads), []).append(item)
         for owner, items in sorted(groups.items(), key=lambda pair: str(pair[0])):
-            if owner is not None and owner in failed:
-                failed[owner].append('%s: skipped, an earlier part failed' % module)
-                continue
             part = run(module, params, items, 'merged', log=log)
             if part.get('failed'):
                 message = '%s: %s' % (module, part.get('msg'))

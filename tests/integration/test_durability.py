@@ -189,7 +189,18 @@ def test_a_workload_whose_restore_fails_is_reported_by_systemd_and_the_others_co
     host = durable_host
     # Its writable layer is a file now: its root filesystem cannot be mounted at boot.
     host.run('rm -rf /var/lib/anatomy/workloads/db/upper && touch /var/lib/anatomy/workloads/db/upper')
-    host.reboot()
+    try:
+        host.reboot()
+        _assert_db_fails_alone(lab, host)
+    finally:
+        host.run('rm -f /var/lib/anatomy/workloads/db/upper', check=False)
+    # The next run repairs it, and it starts.
+    converge(lab, site_vars())
+    eventually(lambda: host.run('systemctl is-active anatomy-workload-db', check=False).stdout.strip() == 'active',
+               what='the repaired workload active')
+
+
+def _assert_db_fails_alone(lab, host):
     status = host.json('cat /run/anatomy/restore/status.json')
     assert list(status['failed']) == ['db'] and not status['failed_host'], status
     # Its start fails with the reason in its journal (and, restart: on-failure, keeps failing until it is repaired).
@@ -200,11 +211,6 @@ def test_a_workload_whose_restore_fails_is_reported_by_systemd_and_the_others_co
     assert host.run('%s state db' % CRUN, check=False).returncode != 0, 'the container runs'
     assert eventually(lambda: fetch_from_lab(lab, host, 80), what='the others') == 'front page\n'
     assert in_workload(host, 'worker', 'cat /shared/kept').stdout == 'kept across\n'
-    # The next run repairs it, and it starts.
-    host.run('rm -f /var/lib/anatomy/workloads/db/upper')
-    converge(lab, site_vars())
-    eventually(lambda: host.run('systemctl is-active anatomy-workload-db', check=False).stdout.strip() == 'active',
-               what='the repaired workload active')
 
 
 def test_teardown_removes_the_restore_program_its_units_and_records(lab, durable_host):

@@ -29,8 +29,9 @@ PACKAGES = (
     # The OCI runtime workloads run through.
     'crun',
     # Firewall services that wipe or reload rules (tests of durable hosts): Debian's nftables service is in nftables;
-    # netfilter-persistent for iptables hosts; firewalld, installed disabled, started by the tests that want it.
-    'iptables-persistent', 'firewalld',
+    # netfilter-persistent for iptables hosts; firewalld (its polkitd needs logind: libpam-systemd), installed disabled,
+    # started by the tests that want it.
+    'iptables-persistent', 'firewalld', 'libpam-systemd',
 )
 
 #: Bump when the steps after debootstrap change, so cached images are rebuilt.

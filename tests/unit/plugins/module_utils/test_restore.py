@@ -521,7 +521,9 @@ def test_a_failing_workload_is_found_by_a_run_per_workload_and_its_later_parts_a
     logged = []
     outcome = _restore.restore(recs, WORKLOADS, run=run_, log=logged.append)
     assert outcome == {'failed_host': [], 'failed': {'db': ['veth: db0 cannot be made',
-                                                            'overlay_mount: skipped, an earlier part failed']}}
+                                                            'netns_addr: skipped, an earlier part failed',
+                                                            'overlay_mount: skipped, an earlier part failed',
+                                                            'bind_volume: skipped, an earlier part failed']}}
     assert run_.calls == [
         ('bridge', ['br0'], 'merged'),
         ('nat_masquerade', ['10.88.0.0/24'], 'merged'),
@@ -532,12 +534,10 @@ def test_a_failing_workload_is_found_by_a_run_per_workload_and_its_later_parts_a
         ('veth', ['up0'], 'merged'),
         ('veth', ['db0'], 'merged'),
         ('veth', ['web0'], 'merged'),
-        # A record whose one run succeeds is not split, even where a workload failed before.
-        ('netns_addr', ['web/eth0', 'db/eth0'], 'merged'),
-        ('overlay_mount', ['/srv/db/rootfs', '/srv/web/rootfs'], 'merged'),
-        # db failed already: its overlay is not tried again; web's is made.
+        # Nothing more of db is tried: a bind into its root filesystem, not mounted, would hide under it later.
+        ('netns_addr', ['web/eth0'], 'merged'),
         ('overlay_mount', ['/srv/web/rootfs'], 'merged'),
-        ('bind_volume', ['/srv/web/rootfs', '/srv/db/rootfs'], 'merged'),
+        ('bind_volume', ['/srv/web/rootfs'], 'merged'),
     ]
     assert 'veth: FAILED for db: db0 cannot be made' in logged
 
@@ -546,11 +546,11 @@ def test_each_failing_workload_is_reported_on_its_own():
     recs = records()
     run_ = FakeRun(recs, bad={('netns', 'web'), ('netns', 'db'), ('bind_volume', '/srv/db/rootfs')})
     outcome = _restore.restore(recs, WORKLOADS, run=run_)
-    # veth's one run succeeds: nothing of it is skipped. bind_volume's fails (db's): neither workload's part is
-    # tried again, both failed before.
+    skipped = ['%s: skipped, an earlier part failed' % module
+               for module in ('veth', 'netns_addr', 'overlay_mount', 'bind_volume')]
     assert outcome == {'failed_host': [], 'failed': {
-        'db': ['netns: db cannot be made', 'bind_volume: skipped, an earlier part failed'],
-        'web': ['netns: web cannot be made', 'bind_volume: skipped, an earlier part failed'],
+        'db': ['netns: db cannot be made'] + skipped,
+        'web': ['netns: web cannot be made'] + skipped,
     }}
     assert run_.calls[3:] == [
         ('netns', ['web', 'db', 'lab'], 'merged'),
@@ -558,10 +558,8 @@ def test_each_failing_workload_is_reported_on_its_own():
         ('netns', ['lab'], 'merged'),
         ('netns', ['db'], 'merged'),
         ('netns', ['web'], 'merged'),
-        ('veth', ['web0', 'db0', 'up0'], 'merged'),
-        ('netns_addr', ['web/eth0', 'db/eth0'], 'merged'),
-        ('overlay_mount', ['/srv/db/rootfs', '/srv/web/rootfs'], 'merged'),
-        ('bind_volume', ['/srv/web/rootfs', '/srv/db/rootfs'], 'merged'),
+        # What is left is of no workload.
+        ('veth', ['up0'], 'merged'),
     ]
 
 
