@@ -113,10 +113,11 @@ class SiteBench:
         return self.lab.hosts[0]
 
     # -- ours --------------------------------------------------------------------------------------------------
-    def playbook(self, vars_file: Path, label: str):
-        """Run site.yml; return (wall seconds, recap dict, [(task, seconds)]) timing each task from the stream."""
+    def playbook(self, vars_file: Path, label: str, playbook: str = 'site.yml'):
+        """Run PLAYBOOK (of playbooks/); return (wall seconds, recap dict, [(task, seconds)]) timing each task from the
+        stream."""
         argv = [str(Path(sys.executable).with_name('ansible-playbook')), '-i', str(self.lab.inventory),
-                '-e', '@%s' % vars_file, str(REPO / 'playbooks' / 'site.yml')]
+                '-e', '@%s' % vars_file, str(REPO / 'playbooks' / playbook)]
         env = ansible_env({'ANSIBLE_COLLECTIONS_PATH': os.environ.get('ANATOMY_COLLECTIONS_PATH',
                                                                       str(REPO / '.build' / 'install'))})
         env.pop('ANSIBLE_CALLBACKS_ENABLED', None)

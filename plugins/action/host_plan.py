@@ -66,7 +66,9 @@ class ActionModule(ActionBase):
         layer_paths = [layer for workload in args['workloads'] or [] if isinstance(workload, dict)
                        for layer in (workload.get('layers') or []) if isinstance(layer, str) and layer.startswith('/')]
         read = host_plan.HostRead(state_root, args['packages'] or (), layer_paths)
-        out = self._low_level_execute_command(read.command(), sudoable=True)
+        # A real run takes the host's converge generation with its read: two runs at once end as the later one plans.
+        out = self._low_level_execute_command(read.command(take_generation=not self._play_context.check_mode and present),
+                                              sudoable=True)
         if out['rc'] != 0:
             return dict(result, failed=True, msg='reading the host failed (rc=%d): %s' % (out['rc'], out['stderr']))
         facts = read.parse(out['stdout'])
@@ -116,6 +118,7 @@ class ActionModule(ActionBase):
             resolv_conf=resolv_conf,
             resolv_conf_changed=manages_host and texts[read.resolv_conf] != resolv_conf,
             os_family=family,
+            generation=facts['generation'],
             # Whether the role's own files can be written now: in check mode nothing creates their directory.
             state_root_ready=facts['dirs'].get(state_root.rstrip('/'), {}).get('directory', False),
             workloads_dir_ready=facts['dirs'].get(state_root.rstrip('/') + '/workloads', {}).get('directory', False),

@@ -24,7 +24,8 @@ import shlex
 
 from ansible_collections.anatomy.containers.plugins.module_utils._linux import IFNAMSIZ, ifname_problem
 from ansible_collections.anatomy.containers.plugins.module_utils._netlink import ipv4_address, ipv4_network
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import GENERATION_FILE, ResourceError
+from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import LOCK_PATH
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter import model as netfilter_model
 from ansible_collections.anatomy.containers.plugins.module_utils import _oci, _restore
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
@@ -733,7 +734,19 @@ class HostRead:
     def address_record(self) -> str:
         return self.state_root + '/workloads/addresses.json'
 
-    def command(self) -> str:
+    def command(self, take_generation: bool = False) -> str:
+        """The read; ``take_generation``: under the host's run lock, and the host's converge generation taken for
+        this run (printed as ``gen:``), so that the tasks of an earlier run still going stop (_resource.check_generation)."""
+        read = self._read_command()
+        if not take_generation:
+            return read
+        generation = GENERATION_FILE
+        return ("exec 9>>%s && flock 9 && { %s; mkdir -p %s && generation=$(cat /proc/sys/kernel/random/uuid) && "
+                "printf '%%s\\n' \"$generation\" > %s.tmp && mv -f %s.tmp %s && echo \"gen:$generation\"; }"
+                % (shlex.quote(LOCK_PATH), read, shlex.quote(posixpath.dirname(generation)), shlex.quote(generation),
+                   shlex.quote(generation), shlex.quote(generation)))
+
+    def _read_command(self) -> str:
         files = ' '.join(shlex.quote(path) for path in self.files)
         dirs = ' '.join(shlex.quote(path) for path in self.dirs)
         packages = ' '.join(shlex.quote(name) for name in self.packages)
@@ -750,7 +763,11 @@ class HostRead:
     def parse(self, stdout: str) -> dict:
         texts = {path: [] for path in self.files}
         dirs, installed, sums, units = {}, set(), {}, {}
+        generation = None
         for line in stdout.splitlines():
+            if line.startswith('gen:'):
+                generation = line[4:].strip()
+                continue
             if line.startswith('sum:'):
                 digest, _sep, path = line[4:].partition('  ')
                 sums[path] = digest
@@ -775,7 +792,7 @@ class HostRead:
                     texts[path].append(line[len(path) + 1:])
                     break
         return {'texts': {path: ('\n'.join(lines) + '\n') if lines else '' for path, lines in texts.items()},
-                'dirs': dirs, 'installed': sorted(installed), 'sums': sums, 'units': units}
+                'dirs': dirs, 'installed': sorted(installed), 'sums': sums, 'units': units, 'generation': generation}
 
 
 # -- the module tasks -----------------------------------------------------------------------------------

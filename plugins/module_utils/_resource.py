@@ -23,11 +23,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 
 STATES = ('merged', 'replaced', 'overridden', 'deleted', 'gathered')
 
 #: The marker written into the kernel or on disk for objects this collection owns.
 OWNER_MARK = 'anatomy.containers'
+
+
+#: Set by the roles on their module tasks: the generation their plan took on the host (the host_plan action).
+GENERATION_ENV = 'ANATOMY_CONVERGE_GENERATION'
+#: The generation of the run that planned the host last; written under the host's run lock by each plan.
+GENERATION_FILE = '/run/anatomy/converge-generation'
 
 
 class ResourceError(Exception):
@@ -267,6 +274,20 @@ def converge(resource: Resource, config: list[dict] | None, state: str, check_mo
     return result
 
 
+def check_generation(planned: str, path: str | None = None) -> None:
+    """A task of a role run only while no later run has planned the host: two runs at once (an operator and AWX)
+    end with the state the later one describes, and the earlier one stops cleanly at its next task."""
+    try:
+        with open(path or GENERATION_FILE) as handle:
+            current = handle.read().strip()
+    except FileNotFoundError:
+        current = None
+    if current != planned:
+        raise ResourceError('another run planned this host after this run did (its plan %s, this run\'s %s): the later '
+                            'run converges it; this run stops here, and this task changed nothing'
+                            % (current or 'gone, the host rebooted', planned), planned=planned, current=current)
+
+
 def run_module(module, resource: Resource, guard=None, finish=None, record: str | None = None) -> None:
     """The whole of a resource module's main(): converge, then exit_json or fail_json.
 
@@ -276,8 +297,14 @@ def run_module(module, resource: Resource, guard=None, finish=None, record: str 
     check mode then keeps what we own of its kind afterwards for the restore program (``_restore``); the restore
     program's own runs (a module whose ``keeps_records`` is False) do not.
     """
+    generation = os.environ.get(GENERATION_ENV) if not module.check_mode else None
+    if generation and guard is None:
+        # Imported here: the netfilter engine imports this module.
+        from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import run_lock as guard
     try:
         with (guard or contextlib.nullcontext)():
+            if generation:
+                check_generation(generation)
             result = converge(resource, module.params['config'], module.params['state'], module.check_mode)
             if finish is not None:
                 finish(result)

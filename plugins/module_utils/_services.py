@@ -306,7 +306,10 @@ class WorkloadService(Resource):
         self.runtime = self.systemctl.show(units)
         for item in owned:
             props = self.runtime.get(unit_name(item['name']), {})
-            item['running'] = props.get('ActiveState') in RUNNING_STATES
+            # A workload whose restore at boot failed is not running, though systemd may keep trying it: a run that
+            # converged its parts since starts it, and clears the mark.
+            item['running'] = props.get('ActiveState') in RUNNING_STATES \
+                and not os.path.exists(_restore.failure_marker(item['name'], self.status_dir))
             item['enabled'] = props.get('UnitFileState') in ENABLED_STATES
         return owned, foreign
 

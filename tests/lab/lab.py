@@ -151,17 +151,38 @@ class LabHost:
                                        start_new_session=True)
         self.pidfile.write_text(str(process.pid))
 
+    def init_pid(self):
+        """The host's PID 1 as this machine sees it: nspawn's child. Killed, it takes the host's whole PID
+        namespace with it; nspawn alone killed would leave the host running, orphaned."""
+        pid = self.pid()
+        if pid is None:
+            return None
+        for entry in os.scandir('/proc'):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open('/proc/%s/stat' % entry.name) as stat:
+                    if int(stat.read().rsplit(') ', 1)[1].split()[1]) == pid:
+                        return int(entry.name)
+            except (OSError, ValueError, IndexError):
+                continue
+        return None
+
+    def boot_id(self) -> str:
+        return self.run('cat /proc/sys/kernel/random/boot_id', timeout=30).stdout.strip()
+
     def reboot(self, power_cut: bool = False, timeout: float = 90) -> None:
         """Reboot the host on the same disk state: a clean halt (systemd stops every unit), or a power cut
-        (``power_cut``: nspawn killed, so every process, mount and namespace of the host goes at once)."""
-        pid = self.pid()
+        (``power_cut``: the host's PID 1 killed, so every process, mount and namespace of the host goes at once).
+        Checked: the host that answers afterwards has a new boot id."""
+        before = self.boot_id()
+        pid, init = self.pid(), self.init_pid()
+        if power_cut and init is not None:
+            os.kill(init, signal.SIGKILL)
         if pid is not None:
-            if power_cut:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             _stop(pid, timeout=60)
+        if init is not None:
+            _stop(init, timeout=10)
         # nspawn removes the host's link as it exits; a new boot makes it again.
         deadline = time.monotonic() + 10
         while _run(self.lab.netns_argv(['ip', 'link', 'show', 'vb-' + self.name]), check=False).returncode == 0 \
@@ -169,6 +190,8 @@ class LabHost:
             time.sleep(0.2)
         self.boot(self.lab.image.ensure(log=lambda *_: None), fresh=False)
         self.wait(timeout)
+        if self.boot_id() == before:
+            raise RuntimeError('host %s did not reboot: the same boot id answers' % self.name)
 
     def wait(self, timeout: float) -> None:
         """Bring the host's link up on the lab bridge, then wait until SSH answers."""
@@ -323,9 +346,11 @@ class Lab:
     def down(self, log=print) -> None:
         """Stop every host and remove every namespace, process, mount and file of this lab. Idempotent."""
         for host in self._hosts_on_disk():
-            pid = host.pid()
+            pid, init = host.pid(), host.init_pid()
             if pid is not None:
                 _stop(pid, timeout=20)
+            if init is not None:
+                _stop(init, timeout=10)
         for pid in self._stray_processes():
             _stop(pid, timeout=10)
         pidfile = self.dir / 'whoami.pid'

@@ -642,6 +642,34 @@ def test_a_workload_the_module_starts_starts_whatever_the_boot_said(tmp_path):
     assert sorted(os.listdir(os.path.join(directory, 'failed'))) == ['db', 'host-net']
 
 
+def test_a_running_workload_with_a_marker_is_started_again_by_the_next_run(tmp_path):
+    """systemd keeps restarting it (on-failure), each start failing on the marker: the module reads it as not running,
+    so a run that converged its parts clears the mark and starts it."""
+    directory = str(tmp_path / 'status')
+    systemd = FakeSystemd(str(tmp_path / 'units'))
+    os.makedirs(systemd.unit_dir)
+    bundles = FakeBundleHost()
+
+    def service():
+        # One per run, as each module run makes its own; the bundles are on the host's disk.
+        return WorkloadService(systemd, unit_dir=systemd.unit_dir, host=bundles, status_dir=directory)
+
+    # As the workload role gives it: running, always.
+    item = {'name': 'web', 'command': ['/bin/true'], 'root': '/srv/web/rootfs', 'netns': 'web', 'running': True}
+    with pytest.raises(ModuleExit):
+        run_module(FakeModule(config=[item], state='merged'), service())
+    _restore.write_status({'failed_host': [], 'failed': {'web': ['overlay_mount: no']}}, WORKLOADS, [], directory)
+    calls = len(systemd.calls)
+    with pytest.raises(ModuleExit) as again:
+        run_module(FakeModule(config=[item], state='merged'), service())
+    assert again.value.args[0]['changed']
+    assert [call for call in systemd.calls[calls:] if call[0] in ('start', 'restart')], systemd.calls[calls:]
+    assert not os.path.exists(_restore.failure_marker('web', directory))
+    with pytest.raises(ModuleExit) as third:
+        run_module(FakeModule(config=[item], state='merged'), service())
+    assert not third.value.args[0]['changed']
+
+
 def test_boot_restores_the_records_and_writes_the_outcome(tmp_path, monkeypatch):
     monkeypatch.setattr(_restore, 'STATUS_DIR', str(tmp_path / 'status'))
     monkeypatch.setattr(engine, 'run_lock', contextlib.nullcontext)
