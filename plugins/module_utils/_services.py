@@ -145,8 +145,8 @@ def render(item: dict) -> str:
         MARK + json.dumps(definition, sort_keys=True, separators=(',', ':')),
         '[Unit]',
         'Description=%s workload %s' % (OWNER_MARK, name),
-        # At boot the host's restore program makes the workload's network and root filesystem first.
-        'Wants=' + _restore.RESTORE_UNIT,
+        # At boot the host's restore program makes the workload's network and root filesystem first. Ordered only: a
+        # start of the workload by a module run (which holds the host's run lock) must not pull the restore in.
         'After=network.target ' + _restore.RESTORE_UNIT,
     ] + health_lines + unit_lines + [
         '',
