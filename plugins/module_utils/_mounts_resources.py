@@ -84,6 +84,19 @@ class _Mounts(Resource):
         self.table = None
         self.specs = {}
 
+    def record_extra(self) -> dict:
+        """What the restore record keeps beyond the config: the dirs each mount's record says we made (``created``),
+        which the mount records (on /run) lose at a reboot and a purge needs to tidy a workload's dir away."""
+        return {'created': {spec.where: spec.created for spec in self.records.load(self.record_kind) if spec.created}}
+
+    def adopt_created(self, created: dict) -> None:
+        """After a restore: the dirs the first mount of each made, back into the records of the mounts made again."""
+        for spec in self.records.load(self.record_kind):
+            earlier = created.get(spec.where) or []
+            if earlier and any(d not in spec.created for d in earlier):
+                spec.created = list(earlier) + [d for d in spec.created if d not in earlier]
+                self.records.save(spec)
+
     def mount_table(self):
         if self.table is None:
             self.table = self.kernel.mountinfo()

@@ -312,7 +312,8 @@ def run_module(module, resource: Resource, guard=None, finish=None, record: str 
                     and getattr(module, 'keeps_records', True):
                 # Imported here: _restore imports this module.
                 from ansible_collections.anatomy.containers.plugins.module_utils import _restore
-                _restore.write_record(record, module.params, result['after'])
+                extra = getattr(resource, 'record_extra', None)
+                _restore.write_record(record, module.params, result['after'], extra=extra() if extra else None)
     except ResourceError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     except OSError as exc:

@@ -71,14 +71,16 @@ def record_path(module: str, directory: str | None = None) -> str:
     return os.path.join(directory or RESTORE_DIR, module + '.json')
 
 
-def record_text(module: str, params: dict, after: list) -> str:
+def record_text(module: str, params: dict, after: list, extra: dict | None = None) -> str:
     params = {key: value for key, value in params.items() if key not in ('config', 'state')}
     params.update(RECORD_PARAMS.get(module, {}), config=after, state='overridden')
-    return json.dumps({'owner': OWNER_MARK, 'module': module, 'params': params}, sort_keys=True,
-                      separators=(',', ':')) + '\n'
+    data = {'owner': OWNER_MARK, 'module': module, 'params': params}
+    if extra:
+        data['extra'] = extra
+    return json.dumps(data, sort_keys=True, separators=(',', ':')) + '\n'
 
 
-def write_record(module: str, params: dict, after: list, directory: str | None = None) -> bool:
+def write_record(module: str, params: dict, after: list, directory: str | None = None, extra: dict | None = None) -> bool:
     """Keep what ``module`` owns after a run, for the restore program; no objects, no record. True when written.
 
     Written to a temporary file, synced and renamed: a crash leaves the old record or the new one, never half.
@@ -90,7 +92,7 @@ def write_record(module: str, params: dict, after: list, directory: str | None =
         except FileNotFoundError:
             return False
         return True
-    text = record_text(module, params, after).encode('utf-8')
+    text = record_text(module, params, after, extra).encode('utf-8')
     try:
         with open(path, 'rb') as handle:
             if handle.read() == text:
@@ -114,7 +116,7 @@ def write_record(module: str, params: dict, after: list, directory: str | None =
 
 def load_records(directory: str | None = None) -> dict:
     """{module: params} of the records on disk; a record that cannot be read is reported, not skipped silently."""
-    records, problems = {}, []
+    records, problems, extras = {}, [], {}
     for module in ORDER:
         try:
             with open(record_path(module, directory)) as handle:
@@ -129,7 +131,9 @@ def load_records(directory: str | None = None) -> dict:
             problems.append('%s: not a record of %s' % (record_path(module, directory), OWNER_MARK))
             continue
         records[module] = data['params']
-    return {'records': records, 'problems': problems}
+        if isinstance(data.get('extra'), dict):
+            extras[module] = data['extra']
+    return {'records': records, 'problems': problems, 'extras': extras}
 
 
 # -- running a module without Ansible -----------------------------------------------------------------------------
@@ -355,6 +359,16 @@ def clear_failure(name: str, directory: str | None = None) -> None:
         pass
 
 
+def adopt_created(extras: dict) -> None:
+    """The dirs the first mounts made, back into the records of the mounts the restore made again, so that removing a
+    workload after a reboot still tidies its dir away."""
+    from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import BindVolume, OverlayMount
+    for module, resource_class in (('overlay_mount', OverlayMount), ('bind_volume', BindVolume)):
+        created = (extras.get(module) or {}).get('created')
+        if created:
+            resource_class(kernel=None).adopt_created(created)
+
+
 def boot(log) -> int:
     from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import run_lock
     with run_lock():
@@ -362,6 +376,7 @@ def boot(log) -> int:
         workloads = read_workloads()
         started = time.monotonic()
         outcome = restore(loaded['records'], workloads, log=log)
+        adopt_created(loaded['extras'])
         write_status(outcome, workloads, loaded['problems'])
     for problem in loaded['problems']:
         log('record not used: %s' % problem)

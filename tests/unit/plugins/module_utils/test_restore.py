@@ -127,7 +127,7 @@ def test_no_objects_no_record():
     _restore.write_record('netns', {}, [{'name': 'web'}])
     assert _restore.write_record('netns', {}, []) is True
     assert not os.path.exists(_restore.record_path('netns'))
-    assert _restore.load_records() == {'records': {}, 'problems': []}
+    assert _restore.load_records() == {'records': {}, 'problems': [], 'extras': {}}
 
 
 def test_records_are_read_back_in_the_order_objects_are_made():
@@ -1002,3 +1002,25 @@ def test_a_workload_unit_waits_for_the_restore_and_fails_when_it_failed_for_it(t
     # A module run that starts web clears it.
     _restore.clear_failure('web')
     assert subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+
+def test_the_dirs_a_mount_made_outlive_a_reboot_through_its_restore_record(tmp_path, monkeypatch):
+    """A workload removed after a reboot still has its own dir tidied away: the mount records (on /run) are gone at
+    the reboot, the restore record keeps what the first mount made and gives it to the mount made again."""
+    from ansible_collections.anatomy.containers.plugins.module_utils import _mounts_resources
+    from ansible_collections.anatomy.containers.plugins.module_utils._mounts import MountSpec, Records
+    before_reboot = Records(str(tmp_path / 'mounts-first-boot'))
+    made = ['/srv/web', '/srv/web/rootfs', '/srv/web/upper']
+    before_reboot.save(MountSpec('overlay', 'overlay', '/srv/web/rootfs', 'overlay', [], {'path': '/srv/web/rootfs'}, made))
+    extra = _mounts_resources.OverlayMount(kernel=None, records=before_reboot).record_extra()
+    assert extra == {'created': {'/srv/web/rootfs': made}}
+    _restore.write_record('overlay_mount', {'purge': True}, [{'path': '/srv/web/rootfs'}], extra=extra)
+    loaded = _restore.load_records()
+    assert loaded['extras'] == {'overlay_mount': extra}
+
+    # After the reboot the restore mounted it again, finding every dir there: its record says it made none.
+    after_reboot = Records(str(tmp_path / 'mounts-second-boot'))
+    after_reboot.save(MountSpec('overlay', 'overlay', '/srv/web/rootfs', 'overlay', [], {'path': '/srv/web/rootfs'}, []))
+    monkeypatch.setattr(_mounts_resources, 'Records', lambda: after_reboot)
+    _restore.adopt_created(loaded['extras'])
+    assert after_reboot.load('overlay')[0].created == made
