@@ -205,8 +205,11 @@ def _assert_db_fails_alone(lab, host):
     status = host.json('cat /run/anatomy/restore/status.json')
     assert list(status['failed']) == ['db'] and not status['failed_host'], status
     # Its start fails with the reason in its journal (and, restart: on-failure, keeps failing until it is repaired).
-    journal = eventually(lambda: (lambda text: text if 'restore at boot failed' in text else None)(
-        host.run('journalctl -b -u anatomy-workload-db --no-pager').stdout), what='the reason in the journal')
+    def reason():
+        text = host.run('journalctl -b -u anatomy-workload-db --no-pager').stdout
+        return text if 'restore at boot failed' in text else None
+
+    journal = eventually(reason, what='the reason in the journal')
     assert 'overlay_mount' in journal, journal[-2000:]
     assert host.run('systemctl is-active anatomy-workload-db', check=False).stdout.strip() != 'active'
     assert host.run('%s state db' % CRUN, check=False).returncode != 0, 'the container runs'
@@ -219,12 +222,19 @@ def test_teardown_removes_the_restore_program_its_units_and_records(lab, durable
     assert host.run('ls /var/lib/anatomy/restore').stdout.split() == sorted(
         ['bind_volume.json', 'bridge.json', 'nat_masquerade.json', 'netns.json', 'netns_addr.json',
          'overlay_mount.json', 'port_forward.json', 'veth.json'])
+    # Made again at boot, the mounts' records on /run no longer know which dirs were made: the restore record does.
+    host.reboot()
+    rc, out, _results = run_site(lab, {}, playbook='playbooks/teardown.yml')
+    assert rc == 0, out[-3000:]
+    left = host.run('ls -d /usr/local/sbin/anatomy-restore /etc/systemd/system/anatomy-* 2>/dev/null; '
+                    # Units systemd still names as not-found (gone from disk, not running) are no one's.
+                    'systemctl list-units --all --no-legend "anatomy-*" | grep -v " not-found inactive dead "; '
+                    'find /var/lib/anatomy -mindepth 1 -maxdepth 2', check=False).stdout.split()
+    # Only the volume kept (no purge asked for): no record, layer, workload directory or file of ours.
+    assert left == ['/var/lib/anatomy/volumes', '/var/lib/anatomy/volumes/api-data'], left
+    assert host.run('cat /var/lib/anatomy/volumes/api-data/_data/kept').stdout == 'kept across\n'
     teardown(lab)
-    # Units systemd still names as not-found (gone from disk, not running) are no one's.
-    left = host.run('ls -d /var/lib/anatomy/restore /usr/local/sbin/anatomy-restore /etc/systemd/system/anatomy-* '
-                    '2>/dev/null; systemctl list-units --all --no-legend "anatomy-*" | grep -v " not-found inactive dead "',
-                    check=False).stdout
-    assert left.strip() == '', left
+    assert host.run('find /var/lib/anatomy -mindepth 1').stdout == ''
 
 
 def start_site(lab, variables):
