@@ -37,6 +37,7 @@ extends_documentation_fragment:
   - anatomy.containers._attributes
   - anatomy.containers._attributes.RESOURCE
   - anatomy.containers._resource_state
+  - anatomy.containers._restore_record
 requirements:
   - nft (Debian package nftables) for O(backend=nftables), iptables-save and iptables-restore for O(backend=iptables)
 options:

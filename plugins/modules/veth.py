@@ -30,6 +30,7 @@ extends_documentation_fragment:
   - anatomy.containers._attributes
   - anatomy.containers._attributes.RESOURCE
   - anatomy.containers._resource_state
+  - anatomy.containers._restore_record
 options:
   config:
     description:
