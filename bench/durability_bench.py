@@ -37,7 +37,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / 'bench'))
 
 from site_bench import BASE_PORT, CNI_DIR, CNI_PLUGINS, BRIDGE_CONF, WORK, SiteBench, cni_script, site_vars  # noqa: E402
-from tests.lab.lab import _stop  # noqa: E402
 
 
 def cni_del_script(n: int) -> str:
@@ -84,8 +83,7 @@ class DurabilityBench(SiteBench):
             vars_file.write_text(json.dumps(site_vars(n)))
             first, _recap, _tasks = self.playbook(vars_file, 'first run')
             self.answering(host, n, time.monotonic() + 300)
-            pid = host.pid()
-            _stop(pid, timeout=120)
+            host.halt()
             start = time.monotonic()
             host.boot(self.lab.image.ensure(log=lambda *_: None), fresh=False)
             host.wait(120)

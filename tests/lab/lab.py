@@ -176,6 +176,14 @@ class LabHost:
         (``power_cut``: the host's PID 1 killed, so every process, mount and namespace of the host goes at once).
         Checked: the host that answers afterwards has a new boot id."""
         before = self.boot_id()
+        self.halt(power_cut)
+        self.boot(self.lab.image.ensure(log=lambda *_: None), fresh=False)
+        self.wait(timeout)
+        if self.boot_id() == before:
+            raise RuntimeError('host %s did not reboot: the same boot id answers' % self.name)
+
+    def halt(self, power_cut: bool = False) -> None:
+        """Stop the host (see reboot), and wait until its link is gone, so that it can boot again."""
         pid, init = self.pid(), self.init_pid()
         if power_cut and init is not None:
             os.kill(init, signal.SIGKILL)
@@ -188,10 +196,6 @@ class LabHost:
         while _run(self.lab.netns_argv(['ip', 'link', 'show', 'vb-' + self.name]), check=False).returncode == 0 \
                 and time.monotonic() < deadline:
             time.sleep(0.2)
-        self.boot(self.lab.image.ensure(log=lambda *_: None), fresh=False)
-        self.wait(timeout)
-        if self.boot_id() == before:
-            raise RuntimeError('host %s did not reboot: the same boot id answers' % self.name)
 
     def wait(self, timeout: float) -> None:
         """Bring the host's link up on the lab bridge, then wait until SSH answers."""
