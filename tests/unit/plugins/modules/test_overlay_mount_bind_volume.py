@@ -38,7 +38,7 @@ def test_documented_options_match_the_argument_spec(module, module_options):
         assert spec.get('choices') == options[name].get('choices'), name
     assert doc['extends_documentation_fragment'] == [
         'anatomy.containers._attributes', 'anatomy.containers._attributes.RESOURCE',
-        'anatomy.containers._resource_state']
+        'anatomy.containers._resource_state', 'anatomy.containers._restore_record']
     for example in yaml.safe_load(module.EXAMPLES):
         params = example['anatomy.containers.' + module.__name__.rsplit('.', 1)[-1]]
         assert set(params) <= set(doc['options']) | {'state'}

@@ -37,7 +37,7 @@ def test_documented_options_match_the_argument_spec(module):
     assert set(doc['options']) == {'config', 'backend'} | ({'sysctl_file'} if module is nat_masquerade else set())
     assert doc['extends_documentation_fragment'] == [
         'anatomy.containers._attributes', 'anatomy.containers._attributes.RESOURCE',
-        'anatomy.containers._resource_state']
+        'anatomy.containers._resource_state', 'anatomy.containers._restore_record']
     yaml.safe_load(module.EXAMPLES)
     yaml.safe_load(module.RETURN)
 
