@@ -9,6 +9,7 @@
 class ModuleDocFragment(object):
     # The modules whose objects a host brings back at boot.
     DOCUMENTATION = r"""
+options: {}
 notes:
   - A run that is not in check mode keeps a record of every object of this kind that this collection owns afterwards,
     in C(/var/lib/anatomy/restore/), one JSON file per module, written atomically; the last object gone, the record

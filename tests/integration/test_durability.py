@@ -204,6 +204,7 @@ def test_a_workload_whose_restore_fails_is_reported_by_systemd_and_the_others_co
 def _assert_db_fails_alone(lab, host):
     status = host.json('cat /run/anatomy/restore/status.json')
     assert list(status['failed']) == ['db'] and not status['failed_host'], status
+
     # Its start fails with the reason in its journal (and, restart: on-failure, keeps failing until it is repaired).
     def reason():
         text = host.run('journalctl -b -u anatomy-workload-db --no-pager').stdout
