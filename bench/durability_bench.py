@@ -107,7 +107,8 @@ class DurabilityBench(SiteBench):
             vars_file = Path(tmp) / 'vars.json'
             vars_file.write_text(json.dumps(site_vars(n)))
             self.playbook(vars_file, 'first run')
-        ours, _recap, _tasks = self.teardown_playbook('teardown')
+        ours, _recap, tasks = self.teardown_playbook('teardown')
+        slowest = '; '.join('%s %.1fs' % (name, secs) for name, secs in sorted(tasks, key=lambda t: -t[1])[:8])
         left = host.run('ls /run/netns 2>/dev/null | wc -l; ls /etc/systemd/system | grep -c anatomy; true').stdout.split()
         host = self.fresh_host()
         for plugin in CNI_PLUGINS:
@@ -120,7 +121,7 @@ class DurabilityBench(SiteBench):
                        'echo $rc $(( (e - s) / 1000 ))' % (WORK, WORK), timeout=1800).stdout.split()
         if out[0] != '0':
             raise RuntimeError('CNI DEL failed: %s' % host.run('tail -5 %s/cni-del.log' % WORK, check=False).stdout)
-        return {'n': n, 'teardown': ours, 'cni del': int(out[1]) / 1e6, 'left': left}
+        return {'n': n, 'teardown': ours, 'cni del': int(out[1]) / 1e6, 'left': left, 'slowest': slowest}
 
 
 def main(argv=None) -> int:
@@ -145,7 +146,7 @@ def main(argv=None) -> int:
             r = bench.teardown(n)
             line = ('%d workloads: teardown playbook %.2fs, CNI DEL %.2fs: %.2fx (target below 0.2x); left: %s netns, '
                     '%s units' % (n, r['teardown'], r['cni del'], r['teardown'] / r['cni del'], r['left'][0],
-                                  r['left'][1]))
+                                  r['left'][1]) + '\n  slowest teardown tasks: ' + r['slowest'])
             print(line, file=sys.stderr, flush=True)
             lines.append(line)
     finally:
