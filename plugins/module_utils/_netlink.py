@@ -626,9 +626,17 @@ class Netlink:
             ipr.link('set', index=link['index'], **request)
 
     def link_del(self, ns, name: str) -> None:
-        index = self._index(ns, name)
+        """Delete a link; one already gone is not an error: a veth whose peer's namespace was just deleted goes with
+        it a moment later, between the read of a run and its delete."""
+        link = self._get(ns, name)
         self._dumps.clear()  # a veth takes its peer along, wherever it is
-        self._ipr(ns).link('del', index=index)
+        if link is None:
+            return
+        try:
+            self._ipr(ns).link('del', index=link['index'])
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if getattr(exc, 'code', None) != errno.ENODEV:
+                raise
 
     def veth_add(self, name: str, peer: str, netns, bridge, mtu: int, peer_mac) -> None:
         """A veth pair NAME (here) and PEER (in netns) in three requests: the pair created with the host end
