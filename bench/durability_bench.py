@@ -11,7 +11,8 @@ With site_bench's workloads (each one published port, two shared layers, a volum
   ssh up        from the same start to the host answering SSH (what the boot itself costs, before any of ours)
   firewall      `nft flush ruleset` on the host to our table back with its N published ports (the median of 5),
                 timed on the host
-  teardown      ansible-playbook playbooks/teardown.yml for N workloads, the whole process on the controller
+  teardown      ansible-playbook playbooks/teardown.yml for N workloads (volumes purged, the workloads killed as
+                docker rm -f does: the CNI plugins stop no process), the whole process on the controller
   CNI DEL       on another fresh lab host, after the same ADDs as site_bench: per workload the portmap DEL, the bridge
                 DEL and `ip netns del`, one script timed on the host
 
@@ -61,7 +62,7 @@ class DurabilityBench(SiteBench):
     def teardown_playbook(self, label: str):
         with tempfile.TemporaryDirectory(prefix='anatomy-dur-bench-') as tmp:
             vars_file = Path(tmp) / 'vars.json'
-            vars_file.write_text(json.dumps({'teardown_purge_volumes': True}))
+            vars_file.write_text(json.dumps({'teardown_purge_volumes': True, 'teardown_kill': True}))
             return self.playbook(vars_file, label, playbook='teardown.yml')
 
     def answering(self, host, n: int, deadline: float) -> float:

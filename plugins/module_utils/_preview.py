@@ -88,20 +88,20 @@ class TaskExit(Exception):
 
 
 class TaskModule:
-    """What a module's run function uses of its AnsibleModule, for one previewed task.
+    """What a module's run function uses of its AnsibleModule, for one task run inside another module.
 
     ``params`` are validated and defaulted already. Commands and temporary files go through
-    ``host``, the preview's own AnsibleModule; exit_json and fail_json raise :class:`TaskExit`.
+    ``host``, the running module's own AnsibleModule; exit_json and fail_json raise :class:`TaskExit`.
+    A preview runs its tasks in check mode; the teardown runs them for real, in its own check mode.
     """
 
-    check_mode = True
-    _diff = False
-
-    def __init__(self, name: str, params: dict, host, task_id: str = ''):
+    def __init__(self, name: str, params: dict, host, task_id: str = '', check_mode: bool = True, diff: bool = False):
         self._name = '%s.%s' % (COLLECTION, name)
         self.params = params
         self._host = host
         self._task_id = task_id or name
+        self.check_mode = check_mode
+        self._diff = diff
 
     def run_command(self, *args, **kwargs):
         return self._host.run_command(*args, **kwargs)
@@ -163,11 +163,20 @@ def preview_task(name: str, params: dict, host, task_id: str = '', reads=None) -
 
     ``reads``: a :class:`SharedReads` of the host for the tasks of one preview, given to the modules that take it.
     """
+    return run_task(name, params, host, task_id, reads)
+
+
+def run_task(name: str, params: dict, host, task_id: str = '', reads=None, check_mode: bool = True,
+             diff: bool = False) -> dict:
+    """Run one module task in this process, as its module would run: its result (``failed`` when it fails).
+
+    ``reads`` (check mode only): a :class:`SharedReads` of the host, given to the modules that take it.
+    """
     spec, run = MODULES[name]
     validated = validate_params(name, spec, params)
     if validated.get('failed'):
         return validated
-    module = TaskModule(name, validated['params'], host, task_id)
+    module = TaskModule(name, validated['params'], host, task_id, check_mode, diff)
     try:
         if reads is not None and name in SHARES_READS:
             run(module, reads=reads)

@@ -31,6 +31,7 @@ never reads a record in the middle of a module's change.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -39,6 +40,7 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -100,12 +102,18 @@ def write_record(module: str, params: dict, after: list, directory: str | None =
     except FileNotFoundError:
         pass
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    temporary = path + '.tmp'
-    with open(temporary, 'wb') as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.rename(temporary, path)
+    # A name of its own: two module runs outside the roles (which serialize theirs) never write the same file.
+    descriptor, temporary = tempfile.mkstemp(prefix='.%s.' % module, suffix='.tmp', dir=os.path.dirname(path))
+    try:
+        with os.fdopen(descriptor, 'wb') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
     directory_fd = os.open(os.path.dirname(path), os.O_RDONLY)
     try:
         os.fsync(directory_fd)
@@ -236,7 +244,7 @@ def run_record(module: str, params: dict, config: list, state: str, log=None, ru
 
 def read_workloads(unit_dir: str = UNIT_DIR) -> list:
     """The definitions in our workload units' ownership marks (name, netns, root)."""
-    from ansible_collections.anatomy.containers.plugins.module_utils._services import MARK, UNIT_PREFIX
+    from ansible_collections.anatomy.containers.plugins.module_utils._services import UNIT_PREFIX, parse_mark
     definitions = []
     try:
         names = sorted(os.listdir(unit_dir))
@@ -250,13 +258,8 @@ def read_workloads(unit_dir: str = UNIT_DIR) -> list:
                 first = handle.readline()
         except OSError:
             continue
-        if not first.startswith(MARK):
-            continue
-        try:
-            definition = json.loads(first[len(MARK):])
-        except ValueError:
-            continue
-        if isinstance(definition, dict) and isinstance(definition.get('name'), str):
+        definition = parse_mark(first, unit[len(UNIT_PREFIX):-len('.service')])
+        if definition is not None:
             definitions.append(definition)
     return definitions
 

@@ -27,6 +27,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _health, _oci, _restore
@@ -75,6 +76,18 @@ ENABLED_STATES = ('enabled', 'enabled-runtime')
 
 def unit_name(name: str) -> str:
     return UNIT_PREFIX + name + '.service'
+
+
+def parse_mark(first_line: str, name: str):
+    """The definition in the first line of workload NAME's unit (its ownership mark); None when that unit is not a
+    workload of ours by that name."""
+    if not first_line.startswith(MARK):
+        return None
+    try:
+        definition = json.loads(first_line[len(MARK):])
+    except ValueError:
+        return None
+    return definition if isinstance(definition, dict) and definition.get('name') == name else None
 
 
 def quote_arg(arg: str) -> str:
@@ -235,6 +248,61 @@ class Systemctl:
         return parse_show(self.run('show', '--property=' + ','.join(properties), *units))
 
 
+#: Where a unit's ControlGroup path is found: the unified hierarchy (cgroup v2, or v1's hybrid), else v1's own.
+CGROUP_ROOTS = ('/sys/fs/cgroup', '/sys/fs/cgroup/unified', '/sys/fs/cgroup/systemd')
+
+
+def kill_units(systemctl, units: list, cgroup_roots=CGROUP_ROOTS) -> None:
+    """Kill UNITS at once, as ``docker rm -f`` does: SIGKILL to every process of each, without their stop signal and
+    stop timeout. Their stop jobs go in first, so that systemd counts the kill as a stop by hand and restarts none.
+
+    The processes are killed here, through each unit's cgroup, not with ``systemctl kill``: systemd takes its calls
+    one by one while it is busy with the units that stop, about 30 ms each (29 s for 1,000 units in the lab).
+    Returns without waiting for systemd to finish the stops (``systemctl stop`` waits for them).
+    """
+    if not units:
+        return
+    systemctl.run('stop', '--no-block', *units)
+    groups = systemctl.show(units, properties=('Id', 'ControlGroup'))
+    for unit in units:
+        path = groups.get(unit, {}).get('ControlGroup')
+        if path:
+            kill_cgroup(path, cgroup_roots)
+
+
+def kill_cgroup(path: str, cgroup_roots=CGROUP_ROOTS) -> None:
+    """SIGKILL every process of the cgroup PATH (and below it): ``cgroup.kill`` where the kernel has it (5.14+, v2),
+    else each process listed, until none is left (a process may fork while the others die)."""
+    for root in cgroup_roots:
+        directory = root + path
+        if os.path.isfile(os.path.join(directory, 'cgroup.procs')):
+            break
+    else:
+        return  # no processes left: systemd removed the cgroup
+    if os.path.exists(os.path.join(directory, 'cgroup.kill')):
+        try:
+            with open(os.path.join(directory, 'cgroup.kill'), 'w') as handle:
+                handle.write('1')
+            return
+        except OSError:
+            pass
+    for _round in range(10):
+        pids = set()
+        for dirpath, _dirs, _files in os.walk(directory):
+            try:
+                with open(os.path.join(dirpath, 'cgroup.procs')) as handle:
+                    pids.update(int(pid) for pid in handle.read().split())
+            except OSError:
+                continue
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 class WorkloadService(Resource):
     """A container's process as a systemd service running an OCI bundle, in its network namespace and root filesystem."""
 
@@ -290,10 +358,10 @@ class WorkloadService(Resource):
                 if filename.endswith('.timer'):
                     self.foreign_units.add(filename)
                     continue
-                definition = json.loads(first[len(MARK):]) if first.startswith(MARK) else None
-            except (OSError, ValueError):
+                definition = parse_mark(first, name)
+            except OSError:
                 definition = None
-            if not isinstance(definition, dict) or definition.get('name') != name:
+            if definition is None:
                 foreign.add(name)
                 if health:
                     self.foreign_units.add(filename)
@@ -545,7 +613,8 @@ class WorkloadService(Resource):
                            if owner in deleted or (owner in health and unit not in health[owner]))
         gone = [unit_name(item['name']) for item in plan.delete] + unhealthy
         if gone:
-            self.systemctl.run('disable', '--now', *gone)
+            # The daemon-reload below, after the files are gone, is the only one needed.
+            self.systemctl.run('disable', '--no-reload', '--now', *gone)
             for unit in unhealthy:
                 os.unlink(os.path.join(self.unit_dir, unit))
             for item in plan.delete:

@@ -49,8 +49,8 @@ from ansible_collections.anatomy.containers.plugins.module_utils._oci import Bun
 from ansible_collections.anatomy.containers.plugins.module_utils._preview_reads import SharedReads
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import ResourceError
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
-    ENV_NAME_RE, MARK, NAME_RE, RUNNING_STATES, RUNTIME_ROOT, SHOW_PROPERTIES, UNIT_DIR, USER_RE, Systemctl,
-    SystemctlError, WorkloadService, parse_show, runtime_argv, unit_name,
+    ENV_NAME_RE, NAME_RE, RUNNING_STATES, RUNTIME_ROOT, SHOW_PROPERTIES, UNIT_DIR, USER_RE, Systemctl,
+    SystemctlError, WorkloadService, parse_mark, parse_show, runtime_argv, unit_name,
 )
 
 #: The interface of a workload in its network namespace (the workload role's veth peer).
@@ -73,14 +73,7 @@ class WorkloadError(ResourceError):
 
 def parse_definition(name: str, text: str):
     """The definition in the ownership mark of a unit's text, None when the unit is not a workload of ours."""
-    first = text.split('\n', 1)[0]
-    if not first.startswith(MARK):
-        return None
-    try:
-        definition = json.loads(first[len(MARK):])
-    except ValueError:
-        return None
-    return definition if isinstance(definition, dict) and definition.get('name') == name else None
+    return parse_mark(text.split('\n', 1)[0], name)
 
 
 def read_definition(name: str, unit_dir: str = UNIT_DIR):

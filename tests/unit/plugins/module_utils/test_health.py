@@ -167,7 +167,7 @@ def test_removing_the_health_check_removes_its_units_runner_and_status(systemd):
     systemd.calls.clear()
     result = run(systemd, [dict(WEB, healthcheck=None)], state='replaced')
     assert result['changed'] and result['after'][0]['healthcheck'] is None
-    assert systemd.calls[0] == ('disable', '--now', ONESHOT, TIMER)
+    assert systemd.calls[0] == ('disable', '--no-reload', '--now', ONESHOT, TIMER)
     assert systemd.calls[-1] == ('restart', unit_name('web'))
     assert os.listdir(systemd.unit_dir) == [unit_name('web')]
     assert BUNDLE + '/healthcheck' not in systemd.bundles.files
@@ -191,7 +191,7 @@ def test_deleting_the_service_removes_its_health_check_in_the_same_calls(systemd
     run(systemd, [HEALTHY])
     systemd.calls.clear()
     run(systemd, None, state='deleted')
-    assert systemd.calls[0] == ('disable', '--now', unit_name('web'), ONESHOT, TIMER)
+    assert systemd.calls[0] == ('disable', '--no-reload', '--now', unit_name('web'), ONESHOT, TIMER)
     assert systemd.verbs() == ['disable', 'daemon-reload', 'reset-failed']
     assert os.listdir(systemd.unit_dir) == [] and systemd.bundles.files == {}
 

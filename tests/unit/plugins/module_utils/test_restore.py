@@ -101,7 +101,7 @@ def test_a_record_is_replaced_whole_or_not_at_all(monkeypatch):
 
     def crash(source, target):
         # The new record is complete and synced when it takes the old one's place.
-        assert (source, target) == (path + '.tmp', path)
+        assert target == path and os.path.dirname(source) == os.path.dirname(path) and source.endswith('.tmp')
         assert json.loads(Path(source).read_text())['params']['config'] == [{'name': 'web'}, {'name': 'db'}]
         assert synced == [source]
         raise OSError(5, 'Input/output error')
@@ -111,14 +111,25 @@ def test_a_record_is_replaced_whole_or_not_at_all(monkeypatch):
         _restore.write_record('netns', {}, [{'name': 'web'}, {'name': 'db'}])
     # A crash before the rename leaves the old record as it was.
     assert read_record('netns')['params']['config'] == [{'name': 'web'}]
+    assert os.listdir(_restore.RESTORE_DIR) == ['netns.json'], 'the temporary file of the failed write is left'
     # (Not monkeypatch.undo(): that would undo conftest.py's records directory too.)
     monkeypatch.setattr(_restore.os, 'rename', real_rename)
     synced.clear()
     assert _restore.write_record('netns', {}, [{'name': 'web'}, {'name': 'db'}])
     assert read_record('netns')['params']['config'] == [{'name': 'web'}, {'name': 'db'}]
-    assert not os.path.exists(path + '.tmp')
+    assert os.listdir(_restore.RESTORE_DIR) == ['netns.json']
     # The file, then its directory (the rename), reach the disk.
-    assert synced == [path + '.tmp', _restore.RESTORE_DIR]
+    assert len(synced) == 2 and synced[0].endswith('.tmp') and synced[1] == _restore.RESTORE_DIR
+
+
+def test_two_writers_of_one_record_never_share_a_temporary_file(monkeypatch):
+    # Module runs outside the roles are not serialized: each write has a file of its own until its rename.
+    seen = []
+    real_rename = os.rename
+    monkeypatch.setattr(_restore.os, 'rename', lambda source, target: seen.append(source) or real_rename(source, target))
+    _restore.write_record('netns', {}, [{'name': 'web'}])
+    _restore.write_record('netns', {}, [{'name': 'db'}])
+    assert len(set(seen)) == 2
 
 
 def test_no_objects_no_record():
@@ -427,6 +438,8 @@ def test_workloads_are_read_from_our_units_marks(tmp_path):
     (tmp_path / (UNIT_PREFIX + 'broken.service')).write_text(MARK + '{not json\n')
     (tmp_path / (UNIT_PREFIX + 'web.service.d')).mkdir()
     (tmp_path / 'sshd.service').write_text(render(workload_item('sshd')))
+    # A copy of web's unit under another name: the workload service module calls it foreign, and so does the restore.
+    (tmp_path / unit_name('copy')).write_text(render(workload_item('web')))
     workloads = _restore.read_workloads(str(tmp_path))
     assert [(w['name'], w['netns'], w['root']) for w in workloads] == [
         ('db', '/run/netns/db-ns', '/srv/db/rootfs'), ('web', 'web', '/srv/web/rootfs')]

@@ -152,7 +152,7 @@ def test_overridden_removes_unlisted_services(systemd):
     systemd.calls.clear()
     result = run(systemd, [WEB], state='overridden')
     assert [item['name'] for item in result['after']] == ['web']
-    assert systemd.calls[0] == ('disable', '--now', unit_name('db'))
+    assert systemd.calls[0] == ('disable', '--no-reload', '--now', unit_name('db'))
     assert ('daemon-reload',) in systemd.calls
     assert os.listdir(systemd.unit_dir) == [unit_name('web')]
 
