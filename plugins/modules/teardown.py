@@ -12,14 +12,14 @@ short_description: Remove every workload, network, rule, mount, unit and file of
 version_added: 0.1.0
 description:
   - Takes a host apart in one module run, in this order. Each step is the collection's own module for that kind of
-    object, run in this process with its own code and told that nothing of its kind is wanted:
+    object, run in this process with its own code and told that nothing of its kind is wanted, namely
     M(anatomy.containers.workload_service) (the processes and their units),
     M(anatomy.containers.bind_volume) (what is mounted into the root filesystems),
     M(anatomy.containers.netns), M(anatomy.containers.veth), M(anatomy.containers.netns_addr),
     M(anatomy.containers.port_forward), M(anatomy.containers.overlay_mount) (with each workload's writable layer and
     directory), M(anatomy.containers.nat_masquerade) (with the IPv4 forwarding file),
     M(anatomy.containers.bridge), M(anatomy.containers.layer).
-  - Then what no module owns goes: the workloads' directory and address record, the workloads' resolv.conf, the
+  - Then what no module owns goes, namely the workloads' directory and address record, the workloads' resolv.conf, the
     layers' build state, the restore program with its units, records and status (stopped and disabled before
     anything else, so that the firewall watch does not put rules back), and empty directories of the state root.
   - Only what carries this collection's marks is touched; objects of others, of the same kinds included, stay.
@@ -27,7 +27,7 @@ description:
   - The run holds the host's run lock and takes a new converge generation, so that the module tasks of a
     C(site.yml) run planned before it stop at their next task instead of making things again behind it.
   - The same removal as the roles make with empty lists (C(workload_list=[]) and C(container_host_state=absent)),
-    in one task instead of some thirty: see the teardown playbook.
+    in one task instead of some thirty (see the teardown playbook).
 author:
   - anatomy.containers developers (@anatomy-containers)
 requirements:
@@ -72,7 +72,7 @@ options:
     type: bool
     default: false
 notes:
-  - C(/run/netns) (the mount point that C(ip netns) makes) stays: it is iproute2's, shared with every user of
+  - C(/run/netns) (the mount point that C(ip netns) makes) stays. It is iproute2's, shared with every user of
     C(ip netns) on the host, and on a tmpfs.
 seealso:
   - module: anatomy.containers.workload_service

@@ -99,7 +99,7 @@ def test_check_mode_says_what_would_go_and_changes_nothing(ansible, host):
     assert sorted(result['removed']['published_ports']) == [
         'tcp 0.0.0.0 18080-18082', 'tcp 127.0.0.1 15432', 'udp 127.0.0.1 15433']
     assert '/usr/local/sbin/anatomy-restore' in result['files'] and STATE + '/workloads' in result['files']
-    assert [name for name in result['diff']['before']['services']] and result['diff']['after'] == {}
+    assert result['diff']['before']['services'] and result['diff']['after'] == {}
 
 
 def test_removes_everything_of_ours_and_nothing_of_theirs_then_changes_nothing(ansible, host):
