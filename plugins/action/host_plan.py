@@ -126,6 +126,10 @@ class ActionModule(ActionBase):
         if container_host:
             program, digest = self._restore_program() if present else (None, None)
             result['restore'] = dict(_restore.host_changes(facts, digest, present), program_src=program)
+            result['firewalld'] = host_plan.firewalld_changes(facts, [bridge['name'] for bridge in plan['bridges']],
+                                                              present)
+            if result['firewalld']['problems']:
+                return self._fail(result, result['firewalld']['problems'], 'nothing was changed')
         if plans_workloads:
             result.update(self._addresses(read, texts, previous, plan), workload_inputs=inputs, play=play)
 

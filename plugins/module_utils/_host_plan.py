@@ -710,6 +710,53 @@ def state_dirs(state_root: str) -> list:
     return [{'path': root + suffix, 'mode': mode} for suffix, mode in STATE_DIR_MODES]
 
 
+#: firewalld keeps each zone of its permanent configuration in a file of its own; the container_host role writes ours.
+FIREWALLD_DIR = '/etc/firewalld'
+FIREWALLD_ZONE = 'anatomy'
+FIREWALLD_ZONE_FILE = FIREWALLD_DIR + '/zones/' + FIREWALLD_ZONE + '.xml'
+FIREWALLD_UNIT = 'firewalld.service'
+#: The mark in our zone's file: a zone of that name without it is someone else's.
+FIREWALLD_MARK = '<short>anatomy.containers</short>'
+
+
+def firewalld_zone(bridges) -> str:
+    """The firewalld zone of our networks: their bridges, whose traffic it accepts, as Docker's "docker" zone does.
+
+    firewalld rejects forwarded traffic of interfaces in no zone of its own (the default zone does not forward): a
+    workload could not reach another, nor the outside. Our own table still drops what isolation and published ports
+    say, since a packet must pass every table. Published ports pass firewalld by its own ``ct status dnat accept``.
+    """
+    lines = ['<?xml version="1.0" encoding="utf-8"?>',
+             '<zone target="ACCEPT">',
+             '  ' + FIREWALLD_MARK,
+             '  <description>The networks of anatomy.containers, written by its container_host role. Their '
+             'isolation and published ports are in its own nftables table or iptables chains.</description>']
+    lines += ['  <interface name="%s"/>' % name for name in sorted(bridges)]
+    lines.append('</zone>')
+    return '\n'.join(lines) + '\n'
+
+
+def firewalld_changes(facts: dict, bridges, present: bool) -> dict:
+    """What the container_host role does about our firewalld zone, from the host read: nothing where firewalld is not
+    installed; else the zone written (present, with networks) or removed, and firewalld reloaded if it runs."""
+    text = facts['texts'].get(FIREWALLD_ZONE_FILE, '')
+    installed = facts['dirs'].get(FIREWALLD_DIR, {}).get('directory', False)
+    running = facts.get('units', {}).get(FIREWALLD_UNIT, {}).get('active') == 'active'
+    result = dict(zone_file=FIREWALLD_ZONE_FILE, content='', write=False, remove=False, reload=False, problems=[])
+    if text and FIREWALLD_MARK not in text:
+        result['problems'].append('a firewalld zone %r that is not ours exists (%s): rename it, or remove it'
+                                  % (FIREWALLD_ZONE, FIREWALLD_ZONE_FILE))
+        return dict(result, changed=False)
+    if installed and present and bridges:
+        result['content'] = firewalld_zone(bridges)
+        result['write'] = text != result['content']
+    else:
+        result['remove'] = bool(text)
+    result['reload'] = running and (result['write'] or result['remove'])
+    result['changed'] = result['write'] or result['remove']
+    return result
+
+
 class HostRead:
     """One read of the host, as one shell command, and what it says.
 
@@ -721,9 +768,10 @@ class HostRead:
         self.state_root = str(state_root).rstrip('/')
         self.packages = sorted(set(packages) | {p for family in PACKAGES_BY_OS_FAMILY.values() for p in family})
         self.units = sorted(_restore.units())
-        self.files = [OS_RELEASE] + RESOLV_SOURCES + [self.resolv_conf, self.address_record] + self.units
+        self.files = [OS_RELEASE] + RESOLV_SOURCES + [self.resolv_conf, self.address_record] + self.units + [
+            FIREWALLD_ZONE_FILE]
         self.dirs = [entry['path'] for entry in state_dirs(self.state_root)] + sorted(set(layer_paths)) + [
-            _oci.DEFAULT_SECCOMP_PROFILE, _restore.PROGRAM, _restore.RESTORE_DIR] + [
+            _oci.DEFAULT_SECCOMP_PROFILE, _restore.PROGRAM, _restore.RESTORE_DIR, FIREWALLD_DIR] + [
             _restore.record_path(module) for module in _restore.ORDER]
 
     @property
@@ -758,7 +806,7 @@ class HostRead:
                 "for unit in %s; do printf 'unit:%%s %%s %%s\\n' \"$unit\" \"$(systemctl is-enabled -- \"$unit\" 2>/dev/null)\" "
                 "\"$(systemctl is-active -- \"$unit\" 2>/dev/null)\"; done; true"
                 % (files, dirs, packages, packages, shlex.quote(_restore.PROGRAM),
-                   ' '.join(shlex.quote(posixpath.basename(unit)) for unit in self.units)))
+                   ' '.join(shlex.quote(posixpath.basename(unit)) for unit in self.units + [FIREWALLD_UNIT])))
 
     def parse(self, stdout: str) -> dict:
         texts = {path: [] for path in self.files}

@@ -25,14 +25,13 @@ import os
 import shutil
 import uuid
 
-from ansible_collections.anatomy.containers.plugins.module_utils import _restore, _services
+from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan, _restore, _services
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import VOLUME_MARKER, VolumeStore
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import run_lock
 from ansible_collections.anatomy.containers.plugins.module_utils._preview import run_task
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import GENERATION_FILE
 
-#: The file in which the NAT module keeps IPv4 forwarding on at boot (the container_host role's).
-SYSCTL_FILE = '/etc/sysctl.d/60-anatomy-containers.conf'
+SYSCTL_FILE = _host_plan.SYSCTL_FILE
 DEFAULT_STATE_ROOT = '/var/lib/anatomy'
 
 TEARDOWN_ARGUMENT_SPEC = dict(
@@ -97,7 +96,17 @@ def leftover_files(state_root: str, purge_volumes: bool) -> list:
     paths += [os.path.join(_restore.UNIT_DIR, unit) for unit in (_restore.RESTORE_UNIT, _restore.FIREWALL_UNIT)]
     if purge_volumes:
         paths += [os.path.join(root, 'volumes', name) for name in our_volumes(root + '/volumes')]
+    if firewalld_zone_is_ours():
+        paths.append(_host_plan.FIREWALLD_ZONE_FILE)
     return [path for path in paths if os.path.lexists(path)]
+
+
+def firewalld_zone_is_ours() -> bool:
+    try:
+        with open(_host_plan.FIREWALLD_ZONE_FILE) as handle:
+            return _host_plan.FIREWALLD_MARK in handle.read()
+    except OSError:
+        return False
 
 
 def remove_path(path: str) -> None:
@@ -171,9 +180,17 @@ def teardown(host, state_root: str = DEFAULT_STATE_ROOT, backend: str = 'auto', 
             remove_path(path)
         if unit_files:
             systemctl.run('daemon-reload')
-        # The state root may be a mount point of its own, and kept volumes keep theirs: only empty ones go.
+        if _host_plan.FIREWALLD_ZONE_FILE in files:
+            try:
+                running = systemctl.run('is-active', _host_plan.FIREWALLD_UNIT).strip() == 'active'
+            except _services.SystemctlError:
+                running = False
+            if running:
+                host.run_command(['firewall-cmd', '--reload'], check_rc=True)
+        # The state root may be a mount point of its own, and kept volumes keep theirs: only empty ones go. The
+        # workload service module keeps the bundles it is not told where to put in a directory of its own.
         root = state_root.rstrip('/')
-        for directory in (root + '/volumes', root + '/layers', root):
+        for directory in (root + '/volumes', root + '/layers', _services.DEFAULT_BUNDLES, root):
             try:
                 os.rmdir(directory)
             except OSError:

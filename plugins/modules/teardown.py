@@ -21,7 +21,8 @@ description:
     M(anatomy.containers.bridge), M(anatomy.containers.layer).
   - Then what no module owns goes, namely the workloads' directory and address record, the workloads' resolv.conf, the
     layers' build state, the restore program with its units, records and status (stopped and disabled before
-    anything else, so that the firewall watch does not put rules back), and empty directories of the state root.
+    anything else, so that the firewall watch does not put rules back), our firewalld zone (firewalld reloaded if it
+    runs), and empty directories of the state root.
   - Only what carries this collection's marks is touched; objects of others, of the same kinds included, stay.
   - Afterwards each kind is read again, and the module fails, naming them, when anything of ours is left.
   - The run holds the host's run lock and takes a new converge generation, so that the module tasks of a

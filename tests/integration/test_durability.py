@@ -173,15 +173,27 @@ def test_on_an_iptables_host_our_chains_come_back(lab, wipe, variant):
                  'update-alternatives --quiet --set iptables /usr/sbin/iptables-nft', check=False)
 
 
-def test_a_firewalld_reload_leaves_our_rules_in_place(lab, durable_host):
+def test_under_firewalld_workloads_work_and_a_reload_leaves_our_rules_in_place(lab, durable_host):
     host = durable_host
     rules = our_rules(host, 'nftables')
     try:
         host.run('systemctl start firewalld && firewall-cmd --state')
         eventually(lambda: our_rules(host, 'nftables') == rules, timeout=10, what='our rules after firewalld started')
+        assert_everything_works(lab, host)
         host.run('firewall-cmd --reload')
         eventually(lambda: our_rules(host, 'nftables') == rules, timeout=10, what='our rules after a reload')
         assert 'firewalld' in host.run('nft list tables').stdout
+        assert_everything_works(lab, host)
+        # Our bridges are in our zone, which accepts their traffic; firewalld rejects forwarding in its default zone.
+        assert host.run('firewall-cmd --get-zone-of-interface=front').stdout.strip() == 'anatomy'
+        rc, out, results = run_site(lab, site_vars())
+        assert rc == 0, out[-3000:]
+        assert changed_tasks(results) == []
+        # The teardown takes our zone away, and firewalld goes on without it.
+        teardown(lab)
+        assert host.run('test -e /etc/firewalld/zones/anatomy.xml', check=False).returncode == 1
+        assert 'anatomy' not in host.run('firewall-cmd --get-zones').stdout.split()
+        assert host.run('firewall-cmd --state').stdout.strip() == 'running'
     finally:
         host.run('systemctl stop firewalld', check=False)
 

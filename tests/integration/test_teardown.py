@@ -69,6 +69,8 @@ def host(lab):
     converge(lab, site_vars(SCENARIO + [OLD]))
     converge(lab, site_vars(SCENARIO))
     host.run(THEIRS)
+    # What the workload service module leaves when used alone with its default bundle root: a directory of ours.
+    host.run('mkdir -p %s/bundles' % STATE)
     yield host
     host.run(THEIRS_GONE, check=False)
     teardown(lab)

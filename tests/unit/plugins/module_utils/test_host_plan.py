@@ -10,6 +10,7 @@ import ipaddress
 
 import pytest
 
+from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan as host_plan
 from ansible_collections.anatomy.containers.plugins.module_utils._host_plan import (
     HostRead, PlanError, host_resolv_conf, link_name, mac_for, network_tasks, os_family, plan_host, workload_tasks,
 )
@@ -329,3 +330,51 @@ def test_a_user_the_workloads_own_passwd_does_not_know_is_reported_before_any_ch
                      wl('dir', user='someone', layers=['/srv/rootfs'])], layers, '/s')
     assert problems([wl('app', user='app', layers=['busybox', 'app'])], layers=layers) == [
         "workload_list: workload 'app': user 'app' is not in the workload's /etc/passwd"]
+
+
+# -- our firewalld zone ------------------------------------------------------------------------------------------
+
+def firewalld_facts(text='', installed=True, active='inactive'):
+    return {'texts': {host_plan.FIREWALLD_ZONE_FILE: text},
+            'dirs': {host_plan.FIREWALLD_DIR: {'directory': True}} if installed else {},
+            'units': {host_plan.FIREWALLD_UNIT: {'enabled': 'disabled', 'active': active}}}
+
+
+def test_no_firewalld_no_zone():
+    changes = host_plan.firewalld_changes(firewalld_facts(installed=False), ['ctbr0'], True)
+    assert not changes['changed'] and not changes['reload'] and changes['problems'] == []
+
+
+def test_the_zone_holds_our_bridges_and_accepts_their_traffic():
+    text = host_plan.firewalld_zone(['back', 'front'])
+    assert '<zone target="ACCEPT">' in text and host_plan.FIREWALLD_MARK in text
+    assert text.index('<interface name="back"/>') < text.index('<interface name="front"/>')
+    changes = host_plan.firewalld_changes(firewalld_facts(), ['front', 'back'], True)
+    assert changes['write'] and changes['content'] == text and not changes['reload']
+    # Written already: nothing to do; firewalld running: reloaded only when the zone changes.
+    assert not host_plan.firewalld_changes(firewalld_facts(text, active='active'), ['front', 'back'], True)['changed']
+    changed = host_plan.firewalld_changes(firewalld_facts(text, active='active'), ['front'], True)
+    assert changed['write'] and changed['reload']
+
+
+@pytest.mark.parametrize('present, bridges', [(False, ['front']), (True, [])])
+def test_the_zone_goes_with_the_last_network(present, bridges):
+    text = host_plan.firewalld_zone(['front'])
+    changes = host_plan.firewalld_changes(firewalld_facts(text, active='active'), bridges, present)
+    assert changes['remove'] and changes['reload'] and not changes['write']
+
+
+def test_a_zone_of_that_name_that_is_not_ours_is_refused():
+    changes = host_plan.firewalld_changes(firewalld_facts('<zone><short>theirs</short></zone>\n'), ['front'], True)
+    assert not changes['changed'] and "a firewalld zone 'anatomy' that is not ours exists" in changes['problems'][0]
+
+
+def test_the_host_read_says_whether_firewalld_runs_and_what_our_zone_holds():
+    read = host_plan.HostRead('/var/lib/anatomy')
+    command = read.command()
+    assert host_plan.FIREWALLD_ZONE_FILE in command and 'firewalld.service' in command
+    facts = read.parse('%s:<zone/>\nunit:firewalld.service enabled active\ndir:755|root|root|directory|/etc/firewalld\n'
+                       % host_plan.FIREWALLD_ZONE_FILE)
+    assert facts['texts'][host_plan.FIREWALLD_ZONE_FILE] == '<zone/>\n'
+    assert facts['units']['firewalld.service'] == {'enabled': 'enabled', 'active': 'active'}
+    assert facts['dirs']['/etc/firewalld']['directory']

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.anatomy.containers.plugins.module_utils import _restore, _services, _teardown
+from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan, _restore, _services, _teardown
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import VOLUME_MARKER
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK
 
@@ -27,12 +27,17 @@ ORDER = ['services', 'binds', 'namespaces', 'veth', 'addresses', 'published_port
 
 
 class FakeSystemctl:
-    def __init__(self, groups=None):
+    def __init__(self, groups=None, active=()):
         self.calls = []
         self.groups = groups or {}
+        self.active = active
 
     def run(self, *args):
         self.calls.append(args)
+        if args[0] == 'is-active':
+            if args[1] not in self.active:
+                raise _services.SystemctlError('inactive')
+            return 'active\n'
         return ''
 
     def show(self, units, properties):
@@ -49,6 +54,11 @@ class Host:
         self.fail = fail
         self.leave = leave or {}
         self.runs = []
+        self.commands = []
+
+    def run_command(self, argv, check_rc=False):
+        self.commands.append(argv)
+        return 0, '', ''
 
     def run_task(self, module, params, host, task_id='', reads=None, check_mode=True, diff=False):
         assert host is self
@@ -75,6 +85,9 @@ def host_dirs(tmp_path, monkeypatch):
     monkeypatch.setattr(_teardown, 'GENERATION_FILE', str(tmp_path / 'run' / 'generation'))
     monkeypatch.setattr(_teardown, 'run_lock', contextlib.nullcontext)
     root = tmp_path / 'state'
+    (root / 'bundles').mkdir(parents=True)
+    monkeypatch.setattr(_services, 'DEFAULT_BUNDLES', str(root / 'bundles'))
+    monkeypatch.setattr(_host_plan, 'FIREWALLD_ZONE_FILE', str(tmp_path / 'anatomy.xml'))
     (root / 'workloads' / 'web' / 'upper').mkdir(parents=True)
     (root / 'workloads' / 'addresses.json').write_text('{}')
     (root / 'resolv.conf').write_text('nameserver 10.0.0.1\n')
@@ -105,7 +118,6 @@ def test_steps_take_a_host_apart_in_order_each_module_told_nothing_is_wanted():
 
 
 def test_the_sysctl_file_is_the_one_the_role_writes():
-    from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan
     assert _teardown.SYSCTL_FILE == _host_plan.SYSCTL_FILE
 
 
@@ -132,7 +144,7 @@ def test_removes_every_kind_then_the_files_no_module_owns(host_dirs, monkeypatch
     assert not os.path.exists(_restore.PROGRAM) and not os.path.exists(_restore.RESTORE_DIR)
     assert os.listdir(root) == ['volumes']
     assert sorted(os.listdir(root / 'volumes')) == ['forged', 'old-data', 'theirs', 'web-data']
-    assert str(root / 'workloads') in result['files'] and str(root / 'layers') in result['files']
+    assert {str(root / 'workloads'), str(root / 'layers'), str(root / 'bundles')} <= set(result['files'])
     with open(_teardown.GENERATION_FILE) as handle:
         assert len(handle.read().strip()) == 36
 
@@ -245,3 +257,23 @@ def test_anything_of_ours_left_afterwards_fails_naming_it(host_dirs, monkeypatch
     with pytest.raises(_teardown.TeardownError, match='left behind: namespaces: web') as caught:
         run(host, host_dirs, monkeypatch)
     assert caught.value.result['left'] == {'namespaces': ['web']}
+
+
+@pytest.mark.parametrize('running', [True, False])
+def test_our_firewalld_zone_goes_and_a_running_firewalld_is_reloaded(host_dirs, monkeypatch, running):
+    zone = _host_plan.FIREWALLD_ZONE_FILE
+    with open(zone, 'w') as handle:
+        handle.write(_host_plan.firewalld_zone(['ctbr0']))
+    host = Host()
+    result = run(host, host_dirs, monkeypatch, FakeSystemctl(active=('firewalld.service',) if running else ()))
+    assert zone in result['files'] and not os.path.exists(zone)
+    assert host.commands == ([['firewall-cmd', '--reload']] if running else [])
+
+
+def test_a_firewalld_zone_of_that_name_that_is_not_ours_stays(host_dirs, monkeypatch):
+    zone = _host_plan.FIREWALLD_ZONE_FILE
+    with open(zone, 'w') as handle:
+        handle.write('<zone target="DROP"><short>theirs</short></zone>\n')
+    host = Host()
+    result = run(host, host_dirs, monkeypatch, FakeSystemctl(active=('firewalld.service',)))
+    assert zone not in result['files'] and os.path.exists(zone) and host.commands == []
