@@ -274,6 +274,19 @@ def converge(resource: Resource, config: list[dict] | None, state: str, check_mo
     return result
 
 
+def take_generation(path: str | None = None) -> str:
+    """A new converge generation for the host, written under its run lock by the caller: the tasks of runs planned
+    before stop at their next check (the host_plan action's read takes one the same way, in shell)."""
+    import uuid
+    path = path or GENERATION_FILE
+    generation = str(uuid.uuid4())
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.tmp', 'w') as handle:
+        handle.write(generation + '\n')
+    os.replace(path + '.tmp', path)
+    return generation
+
+
 def check_generation(planned: str, path: str | None = None) -> None:
     """A task of a role run only while no later run has planned the host: two runs at once (an operator and AWX)
     end with the state the later one describes, and the earlier one stops cleanly at its next task."""

@@ -549,6 +549,11 @@ def units(program: str = PROGRAM) -> dict:
     return {os.path.join(UNIT_DIR, RESTORE_UNIT): restore, os.path.join(UNIT_DIR, FIREWALL_UNIT): firewall}
 
 
+def installed_paths() -> list:
+    """What the container_host role installs for the restore: the units' files, the program, the records."""
+    return sorted(os.path.join(UNIT_DIR, unit) for unit in (RESTORE_UNIT, FIREWALL_UNIT)) + [PROGRAM, RESTORE_DIR]
+
+
 def host_changes(facts: dict, program_digest: str | None, present: bool) -> dict:
     """What the container_host role does about the program and its units, from the host read (``_host_plan.HostRead``).
 
@@ -559,9 +564,8 @@ def host_changes(facts: dict, program_digest: str | None, present: bool) -> dict
     texts, dirs, states = facts['texts'], facts['dirs'], facts.get('units', {})
     result = dict(program=PROGRAM, program_changed=False, units_changed=[], services=[], stop=[], remove=[])
     if not present:
-        existing = [path for path in sorted(wanted) if texts.get(path)]
-        result['stop'] = [os.path.basename(path) for path in existing]
-        result['remove'] = existing + [path for path in (PROGRAM, RESTORE_DIR) if path in dirs]
+        result['remove'] = [path for path in installed_paths() if texts.get(path) or path in dirs]
+        result['stop'] = [os.path.basename(path) for path in result['remove'] if path in wanted]
         result['changed'] = bool(result['remove'])
         return result
     result['program_changed'] = facts.get('sums', {}).get(PROGRAM) != program_digest

@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 
 from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan, _restore, _services
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import VOLUME_MARKER, VolumeStore
 from ansible_collections.anatomy.containers.plugins.module_utils._netfilter.engine import run_lock
 from ansible_collections.anatomy.containers.plugins.module_utils._preview import run_task
-from ansible_collections.anatomy.containers.plugins.module_utils._resource import GENERATION_FILE
+from ansible_collections.anatomy.containers.plugins.module_utils._resource import take_generation
 
-SYSCTL_FILE = _host_plan.SYSCTL_FILE
 DEFAULT_STATE_ROOT = '/var/lib/anatomy'
 
 TEARDOWN_ARGUMENT_SPEC = dict(
@@ -64,7 +62,7 @@ def steps(state_root: str, backend: str, purge_volumes: bool) -> list:
         ('published_ports', 'port_forward', dict(nothing, backend=backend)),
         # purge: each workload's writable layer and its own directory, as docker rm does.
         ('overlays', 'overlay_mount', dict(nothing, purge=True)),
-        ('masquerade', 'nat_masquerade', {'state': 'deleted', 'backend': backend, 'sysctl_file': SYSCTL_FILE}),
+        ('masquerade', 'nat_masquerade', {'state': 'deleted', 'backend': backend, 'sysctl_file': _host_plan.SYSCTL_FILE}),
         ('bridges', 'bridge', {'state': 'deleted'}),
         # Last of the modules: a layer is never removed while a root filesystem of ours is mounted on it.
         ('layers', 'layer', {'state': 'deleted', 'layers_root': root + '/layers'}),
@@ -91,9 +89,8 @@ def leftover_files(state_root: str, purge_volumes: bool) -> list:
     """Paths of ours that no module owns: the state root's files, the restore program, its units, records and status,
     and with PURGE_VOLUMES every volume of ours (those no bind held any more included)."""
     root = state_root.rstrip('/')
-    paths = [root + '/workloads', root + '/resolv.conf', root + '/layers/.anatomy', _restore.RESTORE_DIR,
-             _restore.STATUS_DIR, _restore.PROGRAM]
-    paths += [os.path.join(_restore.UNIT_DIR, unit) for unit in (_restore.RESTORE_UNIT, _restore.FIREWALL_UNIT)]
+    paths = [root + '/workloads', root + '/resolv.conf', root + '/layers/.anatomy', _restore.STATUS_DIR]
+    paths += _restore.installed_paths()
     if purge_volumes:
         paths += [os.path.join(root, 'volumes', name) for name in our_volumes(root + '/volumes')]
     if firewalld_zone_is_ours():
@@ -114,17 +111,6 @@ def remove_path(path: str) -> None:
         shutil.rmtree(path)
     else:
         os.unlink(path)
-
-
-def take_generation(path: str | None = None) -> str:
-    """A new converge generation for the host (under its run lock): the tasks of runs planned before stop."""
-    path = path or GENERATION_FILE
-    generation = str(uuid.uuid4())
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.tmp', 'w') as handle:
-        handle.write(generation + '\n')
-    os.replace(path + '.tmp', path)
-    return generation
 
 
 class TeardownError(Exception):

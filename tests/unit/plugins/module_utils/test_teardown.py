@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan, _restore, _services, _teardown
+from ansible_collections.anatomy.containers.plugins.module_utils import _host_plan, _resource, _restore, _services, _teardown
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resources import VOLUME_MARKER
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK
 
@@ -82,7 +82,7 @@ def host_dirs(tmp_path, monkeypatch):
     units.mkdir()
     monkeypatch.setattr(_restore, 'UNIT_DIR', str(units))
     monkeypatch.setattr(_restore, 'PROGRAM', str(tmp_path / 'anatomy-restore'))
-    monkeypatch.setattr(_teardown, 'GENERATION_FILE', str(tmp_path / 'run' / 'generation'))
+    monkeypatch.setattr(_resource, 'GENERATION_FILE', str(tmp_path / 'run' / 'generation'))
     monkeypatch.setattr(_teardown, 'run_lock', contextlib.nullcontext)
     root = tmp_path / 'state'
     (root / 'bundles').mkdir(parents=True)
@@ -117,10 +117,6 @@ def test_steps_take_a_host_apart_in_order_each_module_told_nothing_is_wanted():
     assert params['layers'] == {'state': 'deleted', 'layers_root': '/srv/anatomy/layers'}
 
 
-def test_the_sysctl_file_is_the_one_the_role_writes():
-    assert _teardown.SYSCTL_FILE == _host_plan.SYSCTL_FILE
-
-
 def test_labels_name_each_object_by_its_modules_key():
     assert _teardown.label('published_ports', {'protocol': 'tcp', 'host_address': None, 'host_port': 80}) == 'tcp 80'
     assert _teardown.label('binds', {'root': '/w/rootfs', 'target': '/data'}) == '/w/rootfs /data'
@@ -145,7 +141,7 @@ def test_removes_every_kind_then_the_files_no_module_owns(host_dirs, monkeypatch
     assert os.listdir(root) == ['volumes']
     assert sorted(os.listdir(root / 'volumes')) == ['forged', 'old-data', 'theirs', 'web-data']
     assert {str(root / 'workloads'), str(root / 'layers'), str(root / 'bundles')} <= set(result['files'])
-    with open(_teardown.GENERATION_FILE) as handle:
+    with open(_resource.GENERATION_FILE) as handle:
         assert len(handle.read().strip()) == 36
 
 
@@ -180,7 +176,7 @@ def test_check_mode_changes_nothing_and_lists_the_layers_the_real_run_would_remo
     assert all(check for _t, _m, _s, check in host.runs)
     assert os.path.isdir(root / 'workloads') and os.path.isdir(root / 'volumes' / 'old-data')
     assert str(root / 'volumes' / 'old-data') in result['files']
-    assert not os.path.exists(_teardown.GENERATION_FILE)
+    assert not os.path.exists(_resource.GENERATION_FILE)
 
 
 def test_kill_kills_the_workloads_through_their_cgroups_before_their_step(host_dirs, monkeypatch, tmp_path):
