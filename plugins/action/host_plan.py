@@ -22,6 +22,8 @@ ARGUMENT_SPEC = dict(
     networks=dict(type='list', elements='raw', default=[]),
     workloads=dict(type='list', elements='raw'),
     layers=dict(type='list', elements='raw', default=[]),
+    images=dict(type='list', elements='raw', default=[]),
+    images_found=dict(type='list', elements='raw', default=[]),
     state_root=dict(type='str', default='/var/lib/anatomy'),
     backend=dict(type='str', default='auto', choices=['auto', 'nftables', 'iptables']),
     dns_servers=dict(type='list', elements='str', default=[]),
@@ -33,11 +35,11 @@ ARGUMENT_SPEC = dict(
     handover=dict(type='dict'),
 )
 # Arguments that can hold every workload of a host, validated without a copy when of this type (see _validated_args).
-LARGE_ARGS = {'networks': list, 'workloads': list, 'layers': list, 'handover': dict}
+LARGE_ARGS = {'networks': list, 'workloads': list, 'layers': list, 'images': list, 'images_found': list, 'handover': dict}
 # The tasks whose config the workload role reads whether or not they run (its removal phase: roles/workload/vars).
 KEEP_CONFIG = ('services', 'root_filesystems')
 # What makes a plan of workloads: the same values, the same plan (the read aside, which the plan carries).
-WORKLOAD_INPUTS = ('networks', 'workloads', 'layers', 'state_root', 'backend', 'purge_volumes')
+WORKLOAD_INPUTS = ('networks', 'workloads', 'layers', 'images', 'state_root', 'backend', 'purge_volumes')
 
 
 class ActionModule(ActionBase):
@@ -55,7 +57,7 @@ class ActionModule(ActionBase):
         handover = args['handover'] or {}
         play = self._play_id()
         if not container_host and inputs is not None and handover.get('workload_inputs') == inputs \
-                and handover.get('play') == play:
+                and handover.get('play') == play and not handover.get('images_missing') and not args['images_found']:
             # The container_host role of this play planned and previewed these very workloads, and only its own
             # tasks ran since: the preview still holds, since each module's check assumes what earlier tasks make.
             result.update({key: value for key, value in handover.items() if key not in result}, changed=False,
@@ -91,13 +93,20 @@ class ActionModule(ActionBase):
         try:
             plan = host_plan.plan_host(args['networks'] if present else [],
                                        args['workloads'] if plans_workloads else None, args['layers'], state_root,
-                                       previous, resolv_conf, [path for path, info in facts['dirs'].items() if info['directory']])
+                                       previous, resolv_conf, [path for path, info in facts['dirs'].items() if info['directory']],
+                                       args['images'], read.images(texts, args['images_found']))
         except host_plan.PlanError as exc:
             problems += exc.errors
         if problems:
             return self._fail(result, problems, 'nothing was changed')
 
         tasks = host_plan.network_tasks(plan, present, args['backend']) if container_host else []
+        if plans_workloads:
+            result['images'] = plan['images']
+        if plans_workloads and plan['images']['missing']:
+            # The workloads' own tasks need their images' configs: the role pulls these, then plans again.
+            result['images_missing'] = plan['images']['missing']
+            plans_workloads = False
         if plans_workloads:
             tasks += host_plan.workload_tasks(plan, args['layers'], state_root, args['backend'], args['purge_volumes'])
         result.update(

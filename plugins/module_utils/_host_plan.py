@@ -30,11 +30,13 @@ from ansible_collections.anatomy.containers.plugins.module_utils._netfilter impo
 from ansible_collections.anatomy.containers.plugins.module_utils import _oci, _restore
 from ansible_collections.anatomy.containers.plugins.module_utils._services import CAPABILITIES, CAPABILITY_RE, NAME_RE, WorkloadService
 from ansible_collections.anatomy.containers.plugins.module_utils._layers import BUSYBOX_FILES, Layer
+from ansible_collections.anatomy.containers.plugins.module_utils import _images
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import check_volume_name
 
 NETWORKS_VAR = 'container_host_networks'
 WORKLOADS_VAR = 'workload_list'
 LAYERS_VAR = 'workload_layers'
+IMAGES_VAR = 'workload_images'
 
 # Files that the plan writes into every workload and binds read-only, as Docker does.
 ETC_FILES = ('hostname', 'hosts', 'resolv.conf')
@@ -46,11 +48,11 @@ DNS_FALLBACK = ['8.8.8.8', '8.8.4.4']
 RESOLV_SOURCES = ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']
 OS_RELEASE = '/etc/os-release'
 PACKAGES_BY_OS_FAMILY = {
-    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static', 'crun'],
-    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox', 'crun'],
+    'Debian': ['python3-pyroute2', 'nftables', 'iptables', 'busybox-static', 'crun', 'skopeo'],
+    'RedHat': ['python3-pyroute2', 'nftables', 'iptables-nft', 'busybox', 'crun', 'skopeo'],
 }
 # The state root (others may pass through to what a workload is given) and its private directories.
-STATE_DIR_MODES = (('', '0711'), ('/layers', '0700'), ('/volumes', '0700'), ('/workloads', '0700'))
+STATE_DIR_MODES = (('', '0711'), ('/images', '0700'), ('/layers', '0700'), ('/volumes', '0700'), ('/workloads', '0700'))
 
 
 class PlanError(ValueError):
@@ -369,6 +371,93 @@ def check_layers(layers, problems: Problems) -> set:
     return names
 
 
+class _ImageRules(_images.Image):
+    """The image module's own checks, on the controller: files named on the host are for the host to check."""
+
+    checks_host = False
+
+
+def check_images(images, problems: Problems) -> dict:
+    """The valid images of ``workload_images``, by name, as the image module takes them."""
+    found = {}
+    if not isinstance(images, list):
+        problems.add(IMAGES_VAR, 'must be a list of images')
+        return found
+    rules = _ImageRules()
+    for index, image in enumerate(images):
+        name = image.get('name') if isinstance(image, dict) else None
+        where = '%s: image %r' % (IMAGES_VAR, name) if isinstance(name, str) else '%s[%d]' % (IMAGES_VAR, index)
+        if not isinstance(image, dict):
+            problems.add(where, 'must be a mapping with a name')
+            continue
+        try:
+            item = rules.normalize(dict(_images.Image.defaults, **{k: v for k, v in image.items() if v is not None}))
+        except ResourceError as exc:
+            problems.add(where, _without_subject(str(exc)))
+            continue
+        if name in found:
+            problems.add(where, 'the name is used twice')
+        found[name] = {key: value for key, value in item.items() if value not in (None, False) or key == 'insecure'}
+    return found
+
+
+def image_entry(index: dict, item: dict):
+    """The host's image of this name, when it is there whole and is the one asked for (a pinned digest)."""
+    entry = index.get(item['name'])
+    if not isinstance(entry, dict) or not isinstance(entry.get('layers'), list):
+        return None
+    if item.get('digest') and item['digest'] not in (entry.get('manifest_digest'), entry.get('repo_digest')):
+        return None
+    return entry
+
+
+def image_command(workload, config) -> list:
+    """Docker's rules: an entrypoint given replaces the image's and drops its Cmd; a command replaces Cmd."""
+    if workload.get('entrypoint') is not None:
+        entrypoint, cmd = command_argv(workload['entrypoint']) if workload['entrypoint'] else [], []
+    else:
+        entrypoint, cmd = list(config.get('Entrypoint') or []), list(config.get('Cmd') or [])
+    if workload.get('command'):
+        cmd = command_argv(workload['command'])
+    return [str(arg) for arg in entrypoint + cmd]
+
+
+def anonymous_volume(workload_name: str, target: str) -> str:
+    """The volume an image's VOLUME gets when the workload mounts none there: named after both, as stable as Docker's
+    random IDs are not, so the data outlives the workload's replacement."""
+    return 'anon-%s-%s' % (workload_name, hashlib.sha256(target.encode()).hexdigest()[:12])
+
+
+def with_image(workload, image) -> dict:
+    """The workload with what its image supplies and the workload does not set."""
+    config = image.get('config') or {}
+    merged = dict(workload, command=image_command(workload, config))
+    environment = {}
+    for entry in config.get('Env') or []:
+        key, sep, value = str(entry).partition('=')
+        if sep:
+            environment[key] = value
+    given = workload.get('environment') or {}
+    if isinstance(given, dict):
+        environment.update({str(k): str(v) for k, v in given.items()})
+        merged['environment'] = environment
+    if not workload.get('working_dir') and config.get('WorkingDir'):
+        merged['working_dir'] = posixpath.normpath('/' + str(config['WorkingDir']).lstrip('/'))
+    if not workload.get('user') and config.get('User'):
+        merged['user'] = str(config['User'])
+    if not workload.get('stop_signal') and config.get('StopSignal'):
+        merged['stop_signal'] = str(config['StopSignal'])
+    volumes = list(workload.get('volumes') or [])
+    targets = {posixpath.normpath(str(volume.get('target'))) for volume in volumes if isinstance(volume, dict)}
+    for target in sorted(config.get('Volumes') or {}):
+        target = posixpath.normpath('/' + str(target).lstrip('/'))
+        if target not in targets:
+            volumes.append({'name': anonymous_volume(workload['name'], target), 'target': target})
+    if volumes:
+        merged['volumes'] = volumes
+    return merged
+
+
 def _without_subject(message: str) -> str:
     """A module's message without the module's own name for the object ("layer 'x': ..."): the plan names it."""
     head, sep, rest = message.partition(': ')
@@ -378,11 +467,15 @@ def _without_subject(message: str) -> str:
 # -- the plan -------------------------------------------------------------------------------------------
 
 def plan_host(networks, workloads=None, layers=None, state_root='/var/lib/anatomy', previous_addresses=None,
-              resolv_conf='', existing_paths=None) -> dict:
+              resolv_conf='', existing_paths=None, images=None, image_index=None) -> dict:
     """Everything both roles converge on one host, or PlanError with every problem.
 
     ``workloads`` None plans the networks alone (the container_host role without the workload role).
     ``existing_paths`` are the absolute layer paths the host read found (None: not checked).
+    ``images`` is ``workload_images``; ``image_index`` the host's images by name (the image module's index.json, and
+    in check mode what its task said it would pull). Images that workloads need and the host does not have are
+    returned as ``images_missing`` (the image module's config) instead of the workloads' tasks: the role pulls them
+    and plans again.
     """
     problems = Problems()
     net_map = parse_networks(networks, problems)
@@ -392,7 +485,8 @@ def plan_host(networks, workloads=None, layers=None, state_root='/var/lib/anatom
     }
     if workloads is not None:
         result.update(_plan_workloads(workloads, layers or [], net_map, networks, state_root,
-                                      previous_addresses, resolv_conf, existing_paths, problems))
+                                      previous_addresses, resolv_conf, existing_paths, problems,
+                                      images or [], image_index or {}))
     if problems:
         raise PlanError(problems.lines)
     return result
@@ -476,17 +570,27 @@ def _check_workloads(workloads, layers, layer_names, net_map, networks, existing
                 problems.add(where, 'published_ports[%d] %r: %s' % (position, text, why))
             elif named:
                 ports.append((name, position, text, spec))
+        image = workload.get('image')
+        if image is not None and (not isinstance(image, str) or not _images.REFERENCE_RE.match(image)):
+            problems.add(where, 'image %r must be a reference like registry.example:5000/python:3-slim' % (image,))
         layer_list = workload.get('layers')
-        if not isinstance(layer_list, list) or not layer_list:
-            problems.add(where, 'layers must list at least one layer')
+        if image is None and (not isinstance(layer_list, list) or not layer_list):
+            problems.add(where, 'needs an image, or layers listing at least one layer')
+        elif layer_list is not None and not isinstance(layer_list, list):
+            problems.add(where, 'layers must be a list of layers')
         else:
-            for position, layer in enumerate(layer_list):
+            for position, layer in enumerate(layer_list or []):
                 if isinstance(layer, str) and layer.startswith('/'):
                     if existing_paths is not None and layer not in existing_paths:
                         problems.add(where, 'layers[%d] %r: no such directory on the host' % (position, layer))
                 elif not isinstance(layer, str) or layer not in layer_names:
                     problems.add(where, 'layers[%d] %r is not one of %s (%s) nor an absolute path'
                                  % (position, layer, LAYERS_VAR, ', '.join(sorted(layer_names)) or 'none'))
+        entrypoint = workload.get('entrypoint')
+        if entrypoint is not None and image is None:
+            problems.add(where, 'entrypoint is for workloads run from an image; without one, command is the whole argv')
+        elif entrypoint is not None and not isinstance(entrypoint, (str, list)):
+            problems.add(where, 'entrypoint must be a list of words or a string')
         volumes = workload.get('volumes') or []
         if not isinstance(volumes, list):
             problems.add(where, 'volumes must be a list of mappings with target and name or source')
@@ -499,18 +603,10 @@ def _check_workloads(workloads, layers, layer_names, net_map, networks, existing
         except ValueError as exc:
             problems.add(where, 'command %r cannot be split into words: %s' % (workload.get('command'), exc))
             argv = None
-        if argv == []:
-            problems.add(where, 'command is required')
-        # The service module's own rules, one field at a time so that each problem is reported.
-        sound = _service({'name': 'x'}, ['/x'], '/', '')
-        wanted = _service(dict(workload, name='x'), argv or ['/x'], '/', '')
-        for field in ('command', 'environment', 'capabilities') + SERVICE_OPTIONS:
-            if field in wanted and (field != 'command' or argv):
-                try:
-                    rules.normalize(dict(sound, **{field: wanted[field]}))
-                except ResourceError as exc:
-                    problems.add(where, _without_subject(str(exc)))
-        if len(problems.lines) == bad:
+        if argv == [] and image is None:
+            problems.add(where, 'command is required (or an image whose Entrypoint or Cmd it runs)')
+        check_service_fields(workload, argv, where, problems, rules)
+        if len(problems.lines) == bad and image is None:
             _check_user(workload, layers, where, problems)
         named_caps = [cap.upper() if cap.upper().startswith('CAP_') else 'CAP_' + cap.upper()
                       for cap in workload.get('capabilities') or [] if isinstance(cap, str)]
@@ -525,6 +621,19 @@ def _check_workloads(workloads, layers, layer_names, net_map, networks, existing
             problems.add('%s: workload %r' % (WORKLOADS_VAR, workload['name']),
                          'healthcheck: its units would take the name of workload %r' % (workload['name'] + '-health'))
     return valid, ports
+
+
+def check_service_fields(workload, argv, where, problems, rules=None) -> None:
+    """The service module's own rules, one field at a time so that each problem is reported."""
+    rules = rules or WorkloadService(systemctl=object())
+    sound = _service({'name': 'x'}, ['/x'], '/', '')
+    wanted = _service(dict(workload, name='x'), argv or ['/x'], '/', '')
+    for field in ('command', 'environment', 'capabilities') + SERVICE_OPTIONS:
+        if field in wanted and (field != 'command' or argv):
+            try:
+                rules.normalize(dict(sound, **{field: wanted[field]}))
+            except ResourceError as exc:
+                problems.add(where, _without_subject(str(exc)))
 
 
 def _check_port_conflicts(entries, problems):
@@ -568,20 +677,57 @@ def _service(workload, argv, rootfs, revision) -> dict:
     return service
 
 
+def _resolve_images(valid, image_items, image_index, problems) -> tuple:
+    """(the image entry of each workload run from an image, the images to pull first), each workload's image-made
+    fields checked when its image is on the host."""
+    rules = _ImageRules()
+    wanted = dict(image_items)
+    for workload in valid:
+        if workload.get('image') is not None and workload['image'] not in wanted:
+            wanted[workload['image']] = rules.normalize(dict(_images.Image.defaults, name=workload['image']))
+    missing = [name for name, item in sorted(wanted.items()) if image_entry(image_index, item) is None]
+    entries = {}
+    for workload in valid:
+        entry = image_entry(image_index, wanted[workload['image']]) if workload.get('image') is not None else None
+        if entry is None:
+            continue
+        entries[workload['name']] = entry
+        where = '%s: workload %r' % (WORKLOADS_VAR, workload['name'])
+        merged = with_image(workload, entry)
+        if not merged['command']:
+            problems.add(where, 'image %r has neither Entrypoint nor Cmd: set command' % workload['image'])
+        check_service_fields(merged, merged['command'], '%s: with image %r' % (where, workload['image']), problems)
+    return entries, missing
+
+
 def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_addresses, resolv_conf,
-                    existing_paths, problems) -> dict:
+                    existing_paths, problems, images, image_index) -> dict:
     layer_names = check_layers(layers, problems)
+    image_items = check_images(images, problems)
     valid, ports = _check_workloads(workloads, layers, layer_names, net_map, networks, existing_paths, problems)
     _check_port_conflicts(ports, problems)
+    image_entries, images_missing = _resolve_images(valid, image_items, image_index, problems)
+    # The image task of the role: workload_images as given (credentials stay out of this plan), and the images
+    # workloads name that it does not list, pulled as docker run would.
+    images_task = {
+        'implicit': [{'name': name} for name in sorted({w['image'] for w in valid if w.get('image') is not None}
+                                                       - set(image_items))],
+        'missing': images_missing,
+        'refresh': any(item.get('pull') == 'always' for item in image_items.values()),
+    }
     # Workloads on a network that is listed but invalid were checked; they cannot be placed.
     placed = [w for w in valid if w['network'] in net_map]
     addresses = allocate_addresses(placed, net_map, previous_addresses, problems)
+    if images_missing:
+        return {'images': images_task, 'addresses': addresses, 'workloads': sorted(w['name'] for w in valid)}
     root = str(state_root).rstrip('/')
-    result = {'addresses': addresses, 'netns': [], 'veth': [], 'netns_addr': [], 'published_ports': [],
+    result = {'images': images_task, 'addresses': addresses, 'netns': [], 'veth': [], 'netns_addr': [], 'published_ports': [],
               'overlays': [], 'volumes': [], 'services': [], 'workloads': sorted(w['name'] for w in valid)}
     hosts_files = {}
-    for workload in sorted(placed, key=lambda w: w['name']):
-        name = workload['name']
+    for listed in sorted(placed, key=lambda w: w['name']):
+        name = listed['name']
+        image = image_entries.get(name)
+        workload = with_image(listed, image) if image else listed
         net = net_map[workload['network']]
         address = addresses.get(net.name, {}).get(name)
         if address is None:
@@ -608,8 +754,10 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
             result['published_ports'].append(entry)
         result['overlays'].append({
             'path': rootfs,
+            # The workload's own layers above its image's, each list topmost first.
             'lower': ['%s/layers/%s' % (root, layer) if not layer.startswith('/') else layer
-                      for layer in workload['layers']],
+                      for layer in workload.get('layers') or []]
+            + [_images.layer_path(root, diff_id) for diff_id in reversed(image['layers'] if image else [])],
             'upper': wdir + '/upper', 'work': wdir + '/work',
         })
         for volume in workload.get('volumes') or []:
@@ -634,8 +782,10 @@ def _plan_workloads(workloads, layers, net_map, networks, state_root, previous_a
                                       'target': '/etc/' + etc_file, 'root': rootfs, 'read_only': True})
         # What the unit does not show but the process depends on (layers, address): a change restarts this
         # workload only. Not the hosts file, which neighbours change.
-        revision = hashlib.sha256(json.dumps({'workload': workload, 'address': address}, sort_keys=True,
-                                             default=str).encode()).hexdigest()[:16]
+        changes = {'workload': listed, 'address': address}
+        if image:
+            changes['image'] = image.get('id')
+        revision = hashlib.sha256(json.dumps(changes, sort_keys=True, default=str).encode()).hexdigest()[:16]
         result['services'].append(_service(workload, command_argv(workload['command']), rootfs, revision))
     return result
 
@@ -769,7 +919,7 @@ class HostRead:
         self.packages = sorted(set(packages) | {p for family in PACKAGES_BY_OS_FAMILY.values() for p in family})
         self.units = sorted(_restore.units())
         self.files = [OS_RELEASE] + RESOLV_SOURCES + [self.resolv_conf, self.address_record] + self.units + [
-            FIREWALLD_ZONE_FILE]
+            FIREWALLD_ZONE_FILE, self.image_index]
         self.dirs = [entry['path'] for entry in state_dirs(self.state_root)] + sorted(set(layer_paths)) + [
             _oci.DEFAULT_SECCOMP_PROFILE, _restore.PROGRAM, _restore.RESTORE_DIR, FIREWALLD_DIR] + [
             _restore.record_path(module) for module in _restore.ORDER]
@@ -781,6 +931,21 @@ class HostRead:
     @property
     def address_record(self) -> str:
         return self.state_root + '/workloads/addresses.json'
+
+    @property
+    def image_index(self) -> str:
+        return _images.index_path(self.state_root or '/')
+
+    def images(self, texts: dict, found=()) -> dict:
+        """The host's images by name (the image module's index), and those its check-mode task said it would pull."""
+        try:
+            index = json.loads(texts.get(self.image_index) or '{}').get('images') or {}
+        except (ValueError, AttributeError):
+            index = {}
+        for item in found or ():
+            if isinstance(item, dict) and item.get('name'):
+                index[item['name']] = item
+        return index
 
     def command(self, take_generation: bool = False) -> str:
         """The read; ``take_generation``: under the host's run lock, and the host's converge generation taken for

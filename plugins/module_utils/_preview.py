@@ -39,6 +39,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resourc
     BIND_VOLUME_ARGUMENT_SPEC, OVERLAY_MOUNT_ARGUMENT_SPEC, run_bind_volume, run_overlay_mount,
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._layers import LAYER_ARGUMENT_SPEC, run_layer
+from ansible_collections.anatomy.containers.plugins.module_utils._images import IMAGE_ARGUMENT_SPEC, run_image
 from ansible_collections.anatomy.containers.plugins.module_utils._services import (
     WORKLOAD_SERVICE_ARGUMENT_SPEC, run_workload_service,
 )
@@ -56,6 +57,7 @@ MODULES = {
     'nat_masquerade': (NAT_MASQUERADE_ARGUMENT_SPEC, run_nat_masquerade),
     'port_forward': (PORT_FORWARD_ARGUMENT_SPEC, run_port_forward),
     'layer': (LAYER_ARGUMENT_SPEC, run_layer),
+    'image': (IMAGE_ARGUMENT_SPEC, run_image),
     'overlay_mount': (OVERLAY_MOUNT_ARGUMENT_SPEC, run_overlay_mount),
     'bind_volume': (BIND_VOLUME_ARGUMENT_SPEC, run_bind_volume),
     'workload_service': (WORKLOAD_SERVICE_ARGUMENT_SPEC, run_workload_service),

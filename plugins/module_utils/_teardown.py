@@ -43,7 +43,7 @@ TEARDOWN_ARGUMENT_SPEC = dict(
 LABEL_FIELDS = {
     'services': ('name',), 'binds': ('root', 'target'), 'namespaces': ('name',), 'veth': ('name',),
     'addresses': ('netns', 'interface'), 'published_ports': ('protocol', 'host_address', 'host_port'),
-    'overlays': ('path',), 'masquerade': ('subnet',), 'bridges': ('name',), 'layers': ('name',),
+    'overlays': ('path',), 'masquerade': ('subnet',), 'bridges': ('name',), 'layers': ('name',), 'images': ('name',),
 }
 
 
@@ -66,6 +66,8 @@ def steps(state_root: str, backend: str, purge_volumes: bool) -> list:
         ('bridges', 'bridge', {'state': 'deleted'}),
         # Last of the modules: a layer is never removed while a root filesystem of ours is mounted on it.
         ('layers', 'layer', {'state': 'deleted', 'layers_root': root + '/layers'}),
+        # prune: the layers of the images, and what an interrupted pull left.
+        ('images', 'image', {'state': 'deleted', 'state_root': root, 'prune': True}),
     ]
 
 
@@ -89,7 +91,8 @@ def leftover_files(state_root: str, purge_volumes: bool) -> list:
     """Paths of ours that no module owns: the state root's files, the restore program, its units, records and status,
     and with PURGE_VOLUMES every volume of ours (those no bind held any more included)."""
     root = state_root.rstrip('/')
-    paths = [root + '/workloads', root + '/resolv.conf', root + '/layers/.anatomy', _restore.STATUS_DIR]
+    # The image store once its module removed every image: its index, lock and empty directories.
+    paths = [root + '/workloads', root + '/resolv.conf', root + '/layers/.anatomy', root + '/images', _restore.STATUS_DIR]
     paths += _restore.installed_paths()
     if purge_volumes:
         paths += [os.path.join(root, 'volumes', name) for name in our_volumes(root + '/volumes')]
@@ -142,7 +145,7 @@ def teardown(host, state_root: str = DEFAULT_STATE_ROOT, backend: str = 'auto', 
                 _services.kill_units(systemctl, [_services.unit_name(definition['name'])
                                                  for definition in _restore.read_workloads(_restore.UNIT_DIR)])
         for kind, module, params in steps(state_root, backend, purge_volumes):
-            if check_mode and module == 'layer':
+            if check_mode and module in ('layer', 'image'):
                 # Its check refuses layers that the root filesystems still use, which the real run unmounts first.
                 outcome = run_task(module, dict(params, state='gathered'), host, task_id=kind)
                 outcome.update(changed=bool(outcome.get('gathered')), before=outcome.get('gathered', []), after=[])

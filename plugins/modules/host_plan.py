@@ -42,6 +42,22 @@ options:
     type: list
     elements: raw
     default: []
+  images:
+    description:
+      - How to bring the images that workloads name onto the host (the role's C(workload_images)), checked here as
+        M(anatomy.containers.image) checks them.
+      - Workloads whose images the host lacks are checked but not planned - the result's C(images_missing) names the
+        images, and the role pulls them and plans again.
+    type: list
+    elements: raw
+    default: []
+  images_found:
+    description:
+      - Images as M(anatomy.containers.image) reported them (its C(after)), taken as on the host - how check mode plans
+        workloads from images it has not pulled.
+    type: list
+    elements: raw
+    default: []
   state_root:
     description: Where layers, volumes, workloads and the workloads' resolv.conf live.
     type: str

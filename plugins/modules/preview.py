@@ -63,7 +63,7 @@ options:
           - The short name of the resource module the task runs.
         type: str
         required: true
-        choices: [netns, bridge, veth, netns_addr, nat_masquerade, port_forward, layer, overlay_mount, bind_volume,
+        choices: [netns, bridge, veth, netns_addr, nat_masquerade, port_forward, layer, image, overlay_mount, bind_volume,
                   workload_service]
       params:
         description:

@@ -32,10 +32,15 @@ PACKAGES = (
     # netfilter-persistent for iptables hosts; firewalld (its polkitd needs logind: libpam-systemd), installed disabled,
     # started by the tests that want it.
     'iptables-persistent', 'firewalld', 'libpam-systemd',
+    # The image module pulls with skopeo (the lab registry, tests/lab/registry.py); umoci to check what it unpacks
+    # against a reference unpacker; zstd for zstd layers.
+    'skopeo', 'umoci', 'zstd',
+    # A system trust store, as real hosts have: the lab CA is not in it (a test proves that the CA option is needed).
+    'ca-certificates',
 )
 
 #: Bump when the steps after debootstrap change, so cached images are rebuilt.
-RECIPE_REVISION = 3
+RECIPE_REVISION = 4
 
 
 def recipe() -> dict:

@@ -9,10 +9,15 @@ namespace of the machine that runs it):
     namespace alab-NAME        the lab network: bridge labbr0 198.18.0.1/24, the hosts' router
       host hI (nspawn)         198.18.0.(10+I)/24 on host0, default route via 198.18.0.1
       up0 203.0.113.1/24  ---  namespace alab-NAME-up: eth0 203.0.113.10/24, the upstream server
+      registry.lab             198.18.0.1:5000 (and :5001 with basic auth): an OCI registry over TLS from a lab CA
 
 The upstream namespace has no route to the lab hosts' private subnets, so a workload reaches it
 only when its host masquerades. State (the hosts' overlay upper dirs and their state directories,
 bind-mounted at /var/lib/anatomy) lives on the real disk under ROOT/labs/NAME.
+
+The registry (see registry.py: ``lab.registry``) runs on this machine inside the lab namespace; every host
+resolves registry.lab to it and has the lab CA at /etc/anatomy-lab/ca.crt, outside its system trust store.
+Test images go into it with ``lab.registry.push_test_images()`` (once per lab; see oci_images.py).
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .image import Image
+from .registry import Registry
 
 ROOT = Path(os.environ.get('ANATOMY_LAB_ROOT', '/var/lib/anatomy-lab'))
 
@@ -132,6 +139,14 @@ class LabHost:
             '[Match]\nName=host0\n\n[Network]\nAddress=%s/24\nGateway=%s\nLinkLocalAddressing=no\n'
             'IPv6AcceptRA=no\n' % (self.address, ROUTER))
         (self.upper / 'root/.ssh').chmod(0o700)
+        # The lab registry by name, and its CA where a module is told to look (not in the system trust store).
+        hosts = self.upper / 'etc/hosts'
+        hosts.write_text((self.lab.image.rootfs / 'etc/hosts').read_text() + self.lab.registry.hosts_line())
+        hosts.chmod(0o644)
+        ca = self.upper / self.lab.registry.host_ca.lstrip('/')
+        ca.parent.mkdir(parents=True)
+        shutil.copyfile(self.lab.registry.ca_cert, ca)
+        ca.chmod(0o644)
         authorized = self.upper / 'root/.ssh/authorized_keys'
         authorized.write_text(self.lab.key.with_suffix('.pub').read_text())
         authorized.chmod(0o600)
@@ -234,6 +249,7 @@ class Lab:
         self.key = self.dir / 'id_ed25519'
         self.inventory = self.dir / 'inventory.yml'
         self.image = Image(root / 'images')
+        self.registry = Registry(self, ROUTER)
 
     # -- running things in the lab ---------------------------------------------
     def netns_argv(self, argv: list, netns: str | None = None) -> list:
@@ -263,8 +279,14 @@ class Lab:
         raise KeyError('lab %s has no host %s' % (self.name, name))
 
     # -- up and down -----------------------------------------------------------
-    def up(self, hosts=1, boot_timeout: float = 90, log=print) -> list:
-        """Boot a fresh lab: NAMES (a list) or N hosts h1..hN. Whatever an earlier run left is removed first."""
+    def up(self, hosts=1, boot_timeout: float = 90, log=print, images: bool | None = None) -> list:
+        """Boot a fresh lab: NAMES (a list) or N hosts h1..hN. Whatever an earlier run left is removed first.
+
+        IMAGES (default: unless $ANATOMY_LAB_IMAGES is 0): push the OCI test images into the lab's registry while
+        the hosts boot (about 2 s; building them, when the cache lacks them, about a minute once). Without, tests
+        that want them call ``lab.registry.push_test_images()``, which does nothing when they are there."""
+        if images is None:
+            images = os.environ.get('ANATOMY_LAB_IMAGES', '1') != '0'
         names = list(hosts) if not isinstance(hosts, int) else ['h%d' % i for i in range(1, hosts + 1)]
         for name in names:
             # nspawn names the host's link vb-NAME, and a link name has at most 15 bytes.
@@ -274,18 +296,27 @@ class Lab:
             raise ValueError('host names must be 1 to 200 distinct names: %r' % names)
         self.down(log=lambda *_: None)
         rootfs = self.image.ensure(log=log)
+        if images:
+            self.registry.images.ensure(log=log)
         self.dir.mkdir(parents=True, exist_ok=True)
         _run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'anatomy-lab-' + self.name, '-f', str(self.key)])
         (self.dir / 'lab.json').write_text(json.dumps({'hosts': names}) + '\n')
         (self.dir / 'ssh-control').mkdir(mode=0o700)
         try:
             self._network()
+            # Its CA first: the hosts get it as they boot. It comes up while they boot.
+            self.registry.start()
             self._upstream_server()
             hosts_ = self.hosts
             for host in hosts_:
                 host.boot(rootfs)
-            for host in hosts_:
-                host.wait(boot_timeout)
+            self.registry.wait()
+            with ThreadPoolExecutor(1) as pool:
+                pushed = pool.submit(self.registry.push_test_images, log=lambda *_: None) if images else None
+                for host in hosts_:
+                    host.wait(boot_timeout)
+                if pushed is not None:
+                    pushed.result()
             self._write_inventory(hosts_)
         except BaseException:
             self.down(log=lambda *_: None)
@@ -340,6 +371,7 @@ class Lab:
                     'anatomy_lab': {
                         'name': self.name, 'netns': self.netns, 'upstream_netns': self.upstream_netns,
                         'router': ROUTER, 'upstream_server': UPSTREAM_SERVER, 'state_dir': HOST_STATE_DIR,
+                        **self.registry.inventory_vars(),
                     },
                 },
             },
@@ -355,6 +387,8 @@ class Lab:
                 _stop(pid, timeout=20)
             if init is not None:
                 _stop(init, timeout=10)
+        for pid in self.registry.pids():
+            _stop(pid, timeout=5)
         for pid in self._stray_processes():
             _stop(pid, timeout=10)
         pidfile = self.dir / 'whoami.pid'
@@ -391,10 +425,11 @@ class Lab:
         return found
 
     def _stray_processes(self) -> list:
-        """Processes of this lab whose pid file was lost (a crash), and its SSH masters."""
-        markers = (str(self.dir / 'hosts') + '/', str(self.dir / 'ssh-control') + '/')
+        """Processes of this lab whose pid file was lost (a crash), its SSH masters, its registry and pushes into it."""
+        markers = (str(self.dir / 'hosts') + '/', str(self.dir / 'ssh-control') + '/', str(self.registry.dir) + '/')
         return [pid for pid, cmdline in self.processes().items()
-                if cmdline.startswith(('systemd-nspawn', 'nsenter', 'ssh')) and any(m in cmdline for m in markers)]
+                if cmdline.startswith(('systemd-nspawn', 'nsenter', 'ssh', 'docker-registry', '/usr/bin/docker-registry', 'skopeo'))
+                and any(m in cmdline for m in markers)]
 
     @staticmethod
     def _unmount_below(path: Path) -> None:
@@ -412,4 +447,6 @@ class Lab:
                           'running': bool(pid and _alive(pid))})
         return {'name': self.name, 'netns': self.netns, 'exists': os.path.exists('/run/netns/' + self.netns),
                 'inventory': str(self.inventory) if self.inventory.is_file() else None, 'hosts': hosts,
-                'image': str(self.image.rootfs) if self.image.ready() else None}
+                'image': str(self.image.rootfs) if self.image.ready() else None,
+                'registry': dict(self.registry.inventory_vars(), pids=[p for p in self.registry.pids() if _alive(p)],
+                                 ca_cert=str(self.registry.ca_cert) if self.registry.ca_cert.is_file() else None)}

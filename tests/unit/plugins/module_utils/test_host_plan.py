@@ -145,7 +145,7 @@ def test_link_names_fit_and_stay_distinct():
     ({'command': None}, 'command is required'),
     ({'command': '   '}, 'command is required'),
     ({'command': 'sh -c "unclosed'}, 'cannot be split'),
-    ({'layers': []}, 'layers must list at least one layer'),
+    ({'layers': []}, 'needs an image, or layers listing at least one layer'),
     ({'published_ports': ['80']}, 'is not HOST:CONTAINER'),
 ])
 def test_bad_definitions_are_refused_by_name(bad, message):

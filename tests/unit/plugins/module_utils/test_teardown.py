@@ -23,7 +23,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._mounts_resourc
 from ansible_collections.anatomy.containers.plugins.module_utils._resource import OWNER_MARK
 
 ORDER = ['services', 'binds', 'namespaces', 'veth', 'addresses', 'published_ports', 'overlays', 'masquerade',
-         'bridges', 'layers']
+         'bridges', 'layers', 'images']
 
 
 class FakeSystemctl:
