@@ -55,6 +55,11 @@ IMAGE = 'registry.lab:5000/python:3-slim'
 CA = '/etc/anatomy-lab/ca.crt'
 SCRATCH_STORE = '/var/lib/anatomy/bench-img-store'
 PEER = '/var/lib/anatomy/bench-img-peer'
+# What a run wrote is moved here, not removed, and removed between phases (see RECENTLY_DELETED).
+TRASH = '/var/lib/anatomy/bench-img-trash'
+# ext4 without a journal (this machine's disk) skips, for each new inode, every inode of its group freed in the last
+# dirty_expire_centisecs (30 s) + 5 s: creating thousands of files right after removing thousands is many times slower.
+RECENTLY_DELETED = 40
 WORK = '/root/bench-img'
 CRUN = 'crun --root /run/bench-img-crun --cgroup-manager=disabled'
 STATE = '/var/lib/anatomy'
@@ -112,17 +117,18 @@ with open(path, 'w') as handle:
     json.dump(config, handle)
 '''
 
-# Shell helpers on the host: ms since the epoch, and the layer blobs of the peer's OCI layout.
+# Shell helpers on the host: ms since the epoch, paths moved to the trash, the layer blobs of the peer's OCI layout.
 SH = r'''
 set -e
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
+aside() { mkdir -p TRASH; for p in "$@"; do if [ -e "$p" ]; then mv "$p" TRASH/$(date +%s%N); fi; done; }
 layers() { python3 -c '
 import json, sys
 layout = sys.argv[1]
 index = json.load(open(layout + "/index.json"))
 manifest = json.load(open(layout + "/blobs/" + index["manifests"][0]["digest"].replace(":", "/")))
 print(" ".join(layer["digest"].split(":")[1] for layer in manifest["layers"]))' "$1"; }
-'''
+'''.replace('TRASH', TRASH)
 
 
 # Run on the host after the N workloads started: what they take on disk, and what N umoci bundles would.
@@ -194,6 +200,8 @@ class ImagesBench:
         self.host = self.lab.hosts[0]
         for name, text in (('driver.py', DRIVER), ('peer_config.py', PEER_CONFIG), ('sh', SH)):
             self.put('%s/%s' % (WORK, name), text)
+        # The lab's up removed what an earlier lab of this name left on the same disk.
+        time.sleep(RECENTLY_DELETED)
 
     def put(self, path: str, text: str) -> None:
         subprocess.run(self.host.ssh_argv('mkdir -p %s && cat > %s' % (os.path.dirname(path), path)), input=text.encode(),
@@ -253,24 +261,29 @@ class ImagesBench:
         return sum(1 for line in log.read_text(errors='replace').splitlines() if '"skopeo/' in line)
 
     def clean(self) -> None:
-        """Nothing of ours or of the peer's on the host (not timed): the teardown playbook, the peer's containers and
-        dirs, the scratch store; then the disk synced, so that no run pays for the one before."""
-        self.play(REPO / 'playbooks' / 'teardown.yml', {'teardown_purge_volumes': True, 'teardown_kill': True})
+        """Nothing of ours or of the peer's on the host (not timed): the peer's containers, its dirs, the scratch store
+        and our image store moved aside, then the teardown playbook (for the workloads and their few files each)."""
         self.sh('for c in $(%s list -q 2>/dev/null); do %s delete -f $c; done\n'
-                'rm -rf %s %s; sync\n'
-                'test ! -e %s/images' % (CRUN, CRUN, PEER, SCRATCH_STORE, STATE))
+                'aside %s %s %s/images; sync' % (CRUN, CRUN, PEER, SCRATCH_STORE, STATE))
+        self.play(REPO / 'playbooks' / 'teardown.yml', {'teardown_purge_volumes': True, 'teardown_kill': True})
+        self.sh('sync')
+
+    def empty_trash(self) -> None:
+        """Remove what the runs moved aside, then wait until the kernel no longer skips the inodes freed."""
+        self.sh('rm -rf %s; sync' % TRASH, timeout=1200)
+        time.sleep(RECENTLY_DELETED)
 
     # -- 1: pull alone -----------------------------------------------------------------------------------------------
     def prepare_module(self) -> None:
         """The image task's AnsiballZ file, as Ansible sends it, kept on the host and exploded there."""
-        self.sh('rm -rf /root/.ansible/tmp %s' % SCRATCH_STORE)
+        self.sh('rm -rf /root/.ansible/tmp; aside %s' % SCRATCH_STORE)
         self.play(PULL_PLAY, env={'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_PIPELINING': 'False'})
         self.sh('cp /root/.ansible/tmp/ansible-tmp-*/AnsiballZ_image.py %s/\n'
                 'cd %s && rm -rf debug_dir && python3 AnsiballZ_image.py explode > /dev/null\n'
-                'rm -rf /root/.ansible/tmp %s; sync' % (WORK, WORK, SCRATCH_STORE))
+                'rm -rf /root/.ansible/tmp; aside %s; sync' % (WORK, WORK, SCRATCH_STORE))
 
     def pull_ours(self) -> dict:
-        self.sh('rm -rf %s; sync' % SCRATCH_STORE)
+        self.sh('aside %s; sync' % SCRATCH_STORE)
         wall, recap, tasks, _text = self.play(PULL_PLAY)
         assert recap.get('changed') == 1, recap
         again, recap2, tasks2, _text = self.play(PULL_PLAY)
@@ -280,26 +293,27 @@ class ImagesBench:
                 'ping': ping}
 
     def pull_module(self) -> dict:
-        out = self.sh('rm -rf %(store)s; sync\n'
+        out = self.sh('aside %(store)s; sync\n'
                       's=$(ms); python3 %(work)s/AnsiballZ_image.py > %(work)s/module.out; e=$(ms)\n'
                       'grep -q \'"changed": true\' %(work)s/module.out\n'
                       'echo $((e - s))\n'
-                      'rm -rf %(store)s; sync\n'
-                      'cd %(work)s/debug_dir && python3 ../driver.py\n' % {'store': SCRATCH_STORE, 'work': WORK})
+                      'aside %(store)s; sync\n'
+                      'cd %(work)s/debug_dir && python3 ../driver.py\n'
+                      'aside %(store)s; sync\n' % {'store': SCRATCH_STORE, 'work': WORK})
         lines = out.splitlines()
         parts = json.loads(lines[1])
         parts['module'] = int(lines[0]) / 1e3
         return parts
 
     def pull_peer(self) -> dict:
-        out = self.sh('rm -rf %(p)s; mkdir -p %(p)s; sync\n'
+        out = self.sh('aside %(p)s; mkdir -p %(p)s; sync\n'
                       't0=$(ms); skopeo copy --quiet --src-cert-dir /etc/anatomy-lab docker://%(image)s oci:%(p)s/x:img\n'
                       't1=$(ms); umoci unpack --image %(p)s/x:img %(p)s/bundle > /dev/null\n'
                       't2=$(ms); sync; t3=$(ms)\n'
                       'for b in $(layers %(p)s/x); do mkdir -p %(p)s/tar/$b; tar --xattrs --numeric-owner -xzf %(p)s/x/blobs/sha256/$b '
                       '-C %(p)s/tar/$b; done; t4=$(ms); sync; t5=$(ms)\n'
                       'echo $((t1 - t0)) $((t2 - t1)) $((t3 - t2)) $((t4 - t3)) $((t5 - t4))\n'
-                      'rm -rf %(p)s; sync\n' % {'p': PEER, 'image': IMAGE})
+                      'aside %(p)s; sync\n' % {'p': PEER, 'image': IMAGE})
         copy, unpack, sync, tar, tar_sync = (int(v) / 1e3 for v in out.split())
         return {'peer copy': copy, 'peer unpack': unpack, 'peer sync': sync, 'peer': copy + unpack,
                 'peer + sync': copy + unpack + sync, 'tar': tar, 'tar + sync': tar + tar_sync}
@@ -316,6 +330,7 @@ class ImagesBench:
             rows.append(row)
             print('pull round %d: %s' % (i + 1, ', '.join('%s %.2f' % (k, v) for k, v in row.items())), file=sys.stderr, flush=True)
         self.results['pull'] = rows
+        self.empty_trash()
 
     # -- 2 and 3: pull and start, a second workload ---------------------------------------------------------------
     def start_ours(self) -> dict:
@@ -370,6 +385,8 @@ class ImagesBench:
             shown = ', '.join('%s %s' % (k, '%.2f' % v if isinstance(v, float) else v) for k, v in row.items() if 'tasks' not in k)
             print('start round %d: %s' % (i + 1, shown), file=sys.stderr, flush=True)
         self.results['start'] = rows
+        self.clean()
+        self.empty_trash()
 
     # -- 4: N workloads from one image ----------------------------------------------------------------------------
     def many(self, n: int) -> None:

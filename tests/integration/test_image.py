@@ -147,6 +147,7 @@ def test_archives_import_and_share_the_registrys_layers_and_a_truncated_one_leav
     archives.mkdir(exist_ok=True)
     for name in ('python-docker-archive.tar', 'python-oci-archive.tar', 'truncated-docker-archive.tar'):
         shutil.copyfile(registry.images.archive(name), archives / name)
+    shutil.copytree(registry.images.layout('python'), archives / 'python-layout')
     on_host = '/var/lib/anatomy/it-archives/'
     try:
         truncated = {'name': 'local/truncated:1', 'source': 'docker-archive', 'path': on_host + 'truncated-docker-archive.tar'}
@@ -158,10 +159,11 @@ def test_archives_import_and_share_the_registrys_layers_and_a_truncated_one_leav
             image(registry, 'python:3-slim'),
             {'name': 'local/python:docker', 'source': 'docker-archive', 'path': on_host + 'python-docker-archive.tar'},
             {'name': 'local/python:oci', 'source': 'oci-archive', 'path': on_host + 'python-oci-archive.tar'},
+            {'name': 'local/python:layout', 'source': 'oci', 'path': on_host + 'python-layout'},
         ]))['after']
         assert {item['name']: item['layers'] for item in imported} == {
             registry.reference('python:3-slim'): pulled['layers'], 'local/python:docker': pulled['layers'],
-            'local/python:oci': pulled['layers']}
+            'local/python:oci': pulled['layers'], 'local/python:layout': pulled['layers']}
         assert sorted(layer_dirs(host)) == layers, 'the same diff IDs: no layer unpacked again'
     finally:
         shutil.rmtree(archives)
