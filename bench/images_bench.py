@@ -13,7 +13,9 @@ python3, 3 gzip layers, 64 MB compressed, about 160 MB unpacked), ROUNDS times w
                   layout plus `umoci unpack` (and a `sync`, which umoci does not do), and `tar -xzf` of the same layer
                   blobs as a floor for unpacking, timed on the host. Both write to the host's /var/lib/anatomy (the
                   real disk). Ansible's fixed cost beside them: a one-task playbook of ansible.builtin.ping, and the
-                  image task again with the image there (nothing to do).
+                  image task again with the image there (nothing to do). Then the module process, the peer and tar
+                  again into the host's /tmp, a tmpfs: what the tools cost without this machine's disk, on which
+                  creating a file varies from 0.02 to 0.8 ms with the state of its page cache.
   pull and start  site.yml with one workload "server" from the image (port 80 published to 8080) on a host torn down
                   with playbooks/teardown.yml (not timed), until http://HOST:80/ answers from the lab network; next to
                   one script on the host: skopeo copy, umoci unpack, the bundle's process set to python3 -m http.server
@@ -26,7 +28,8 @@ python3, 3 gzip layers, 64 MB compressed, about 160 MB unpacked), ROUNDS times w
                   `du` of the layer store and of each workload's upper dir and whole dir, and the overlays' lower
                   dirs read from the host's mount table; next to the size of one umoci bundle, times N.
 
-Usage, from the repository root (the collection installed with `make collection`), as root:
+What a run wrote is moved aside on the same disk and removed after the phase, not between runs. Usage, from the
+repository root (the collection installed with `make collection`), as root:
 
     python3 bench/images_bench.py [--runs 3] [--workloads 100] [--lab bench-img] [--keep]
 """
@@ -55,11 +58,11 @@ IMAGE = 'registry.lab:5000/python:3-slim'
 CA = '/etc/anatomy-lab/ca.crt'
 SCRATCH_STORE = '/var/lib/anatomy/bench-img-store'
 PEER = '/var/lib/anatomy/bench-img-peer'
-# What a run wrote is moved here, not removed, and removed between phases (see RECENTLY_DELETED).
+# What a run wrote is moved here, not removed, and removed after each phase: no run pays for removing the last one's.
 TRASH = '/var/lib/anatomy/bench-img-trash'
-# ext4 without a journal (this machine's disk) skips, for each new inode, every inode of its group freed in the last
-# dirty_expire_centisecs (30 s) + 5 s: creating thousands of files right after removing thousands is many times slower.
-RECENTLY_DELETED = 40
+# The same pulls again into the lab host's /tmp (a tmpfs): the tools' own cost, without the disk's.
+TMPFS_STORE = '/tmp/bench-img-store'
+TMPFS_PEER = '/tmp/bench-img-peer'
 WORK = '/root/bench-img'
 CRUN = 'crun --root /run/bench-img-crun --cgroup-manager=disabled'
 STATE = '/var/lib/anatomy'
@@ -76,7 +79,7 @@ PING_PLAY = [{'hosts': 'all', 'gather_facts': False, 'tasks': [{'name': 'ping', 
 DRIVER = r'''
 import json, os, runpy, sys, time
 t0 = time.monotonic()
-sys.argv = ['__main__.py', 'args']
+sys.argv = ['__main__.py', os.environ.get('BENCH_ARGS', 'args')]
 sys.path.insert(0, '.')
 from ansible_collections.anatomy.containers.plugins.module_utils import _images
 times = {'skopeo inspect': 0.0, 'skopeo copy': 0.0, 'blob check': 0.0, 'unpack': 0.0, 'sync': 0.0}
@@ -200,8 +203,6 @@ class ImagesBench:
         self.host = self.lab.hosts[0]
         for name, text in (('driver.py', DRIVER), ('peer_config.py', PEER_CONFIG), ('sh', SH)):
             self.put('%s/%s' % (WORK, name), text)
-        # The lab's up removed what an earlier lab of this name left on the same disk.
-        time.sleep(RECENTLY_DELETED)
 
     def put(self, path: str, text: str) -> None:
         subprocess.run(self.host.ssh_argv('mkdir -p %s && cat > %s' % (os.path.dirname(path), path)), input=text.encode(),
@@ -269,9 +270,8 @@ class ImagesBench:
         self.sh('sync')
 
     def empty_trash(self) -> None:
-        """Remove what the runs moved aside, then wait until the kernel no longer skips the inodes freed."""
+        """Remove what the runs moved aside."""
         self.sh('rm -rf %s; sync' % TRASH, timeout=1200)
-        time.sleep(RECENTLY_DELETED)
 
     # -- 1: pull alone -----------------------------------------------------------------------------------------------
     def prepare_module(self) -> None:
@@ -280,7 +280,8 @@ class ImagesBench:
         self.play(PULL_PLAY, env={'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_PIPELINING': 'False'})
         self.sh('cp /root/.ansible/tmp/ansible-tmp-*/AnsiballZ_image.py %s/\n'
                 'cd %s && rm -rf debug_dir && python3 AnsiballZ_image.py explode > /dev/null\n'
-                'rm -rf /root/.ansible/tmp; aside %s; sync' % (WORK, WORK, SCRATCH_STORE))
+                'sed "s#%s#%s#" debug_dir/args > debug_dir/args-tmpfs\n'
+                'rm -rf /root/.ansible/tmp; aside %s; sync' % (WORK, WORK, SCRATCH_STORE, TMPFS_STORE, SCRATCH_STORE))
 
     def pull_ours(self) -> dict:
         self.sh('aside %s; sync' % SCRATCH_STORE)
@@ -299,10 +300,13 @@ class ImagesBench:
                       'echo $((e - s))\n'
                       'aside %(store)s; sync\n'
                       'cd %(work)s/debug_dir && python3 ../driver.py\n'
-                      'aside %(store)s; sync\n' % {'store': SCRATCH_STORE, 'work': WORK})
+                      'aside %(store)s; sync\n'
+                      'BENCH_ARGS=args-tmpfs python3 ../driver.py\n'
+                      'rm -rf %(tmpfs)s\n' % {'store': SCRATCH_STORE, 'work': WORK, 'tmpfs': TMPFS_STORE})
         lines = out.splitlines()
         parts = json.loads(lines[1])
         parts['module'] = int(lines[0]) / 1e3
+        parts.update(('tmpfs ' + key, value) for key, value in json.loads(lines[2]).items())
         return parts
 
     def pull_peer(self) -> dict:
@@ -313,10 +317,20 @@ class ImagesBench:
                       'for b in $(layers %(p)s/x); do mkdir -p %(p)s/tar/$b; tar --xattrs --numeric-owner -xzf %(p)s/x/blobs/sha256/$b '
                       '-C %(p)s/tar/$b; done; t4=$(ms); sync; t5=$(ms)\n'
                       'echo $((t1 - t0)) $((t2 - t1)) $((t3 - t2)) $((t4 - t3)) $((t5 - t4))\n'
-                      'aside %(p)s; sync\n' % {'p': PEER, 'image': IMAGE})
-        copy, unpack, sync, tar, tar_sync = (int(v) / 1e3 for v in out.split())
+                      'aside %(p)s; sync\n'
+                      'rm -rf %(t)s; mkdir -p %(t)s\n'
+                      't0=$(ms); skopeo copy --quiet --src-cert-dir /etc/anatomy-lab docker://%(image)s oci:%(t)s/x:img\n'
+                      't1=$(ms); umoci unpack --image %(t)s/x:img %(t)s/bundle > /dev/null; t2=$(ms)\n'
+                      'for b in $(layers %(t)s/x); do mkdir -p %(t)s/tar/$b; tar --xattrs --numeric-owner -xzf %(t)s/x/blobs/sha256/$b '
+                      '-C %(t)s/tar/$b; done; t3=$(ms)\n'
+                      'echo $((t1 - t0)) $((t2 - t1)) $((t3 - t2))\n'
+                      'rm -rf %(t)s\n' % {'p': PEER, 'image': IMAGE, 't': TMPFS_PEER})
+        disk, tmpfs = out.splitlines()
+        copy, unpack, sync, tar, tar_sync = (int(v) / 1e3 for v in disk.split())
+        t_copy, t_unpack, t_tar = (int(v) / 1e3 for v in tmpfs.split())
         return {'peer copy': copy, 'peer unpack': unpack, 'peer sync': sync, 'peer': copy + unpack,
-                'peer + sync': copy + unpack + sync, 'tar': tar, 'tar + sync': tar + tar_sync}
+                'peer + sync': copy + unpack + sync, 'tar': tar, 'tar + sync': tar + tar_sync,
+                'tmpfs peer copy': t_copy, 'tmpfs peer unpack': t_unpack, 'tmpfs peer': t_copy + t_unpack, 'tmpfs tar': t_tar}
 
     def pulls(self, runs: int) -> None:
         self.prepare_module()
@@ -425,13 +439,25 @@ class ImagesBench:
                 ('  + sync', 'tar + sync'),
                 ('ansible-playbook, the image task, image there', 'no change'),
                 ('ansible-playbook, one ansible.builtin.ping', 'ping'),
+                ('into the lab host\'s /tmp (tmpfs): our module process', 'tmpfs total'),
+                ('    skopeo inspect + copy', 'tmpfs skopeo'),
+                ('    unpacking the layers', 'tmpfs unpack'),
+                ('    os.sync()', 'tmpfs sync'),
+                ('  peer: skopeo copy + umoci unpack', 'tmpfs peer'),
+                ('    umoci unpack', 'tmpfs peer unpack'),
+                ('  tar -xzf of the layer blobs', 'tmpfs tar'),
             ]
+            for row in pull:
+                row['tmpfs skopeo'] = row['tmpfs skopeo inspect'] + row['tmpfs skopeo copy']
             for label, key in table:
                 lines.append('  %-50s %s' % (label, cell(key)))
-            lines.append('  ratio ours ansible-playbook / peer: %.2fx; module process / peer: %.2fx; ours unpack / umoci unpack: %.2fx' % (
-                median([r['ansible'] for r in pull]) / median([r['peer'] for r in pull]),
-                median([r['module'] for r in pull]) / median([r['peer'] for r in pull]),
-                median([r['unpack'] for r in pull]) / median([r['peer unpack'] for r in pull])))
+
+            def ratio(ours, peer):
+                return median([r[ours] for r in pull]) / median([r[peer] for r in pull])
+            lines.append('  ratios (medians): ansible-playbook / peer %.2fx, module process / peer %.2fx, our unpack / umoci unpack %.2fx, '
+                         'our unpack / tar %.2fx; on tmpfs: module / peer %.2fx, our unpack / umoci %.2fx, our unpack / tar %.2fx' % (
+                             ratio('ansible', 'peer'), ratio('module', 'peer'), ratio('unpack', 'peer unpack'), ratio('unpack', 'tar'),
+                             ratio('tmpfs total', 'tmpfs peer'), ratio('tmpfs unpack', 'tmpfs peer unpack'), ratio('tmpfs unpack', 'tmpfs tar')))
         start = self.results.get('start')
         if start:
             def med(key):

@@ -151,6 +151,13 @@ class ActionModule(ActionBase):
                 return self._fail(result, preview.get('errors') or [preview.get('msg', 'the preview failed')],
                                   'the host is not in a state these changes can be made in; nothing was changed')
             result['would_change'] = preview['would_change']
+            # Root filesystems whose layers change (another image, other layers): the role stops their workloads and
+            # unmounts their binds first, as for removed ones, and makes them again (docker's recreate).
+            result['rootfs_rebuilt'] = preview['tasks'].get('root_filesystems', {}).get('updated', [])
+            if result['rootfs_rebuilt']:
+                # What the preview saw in place is taken apart first: their binds and services are made again.
+                result['would_change'] += [task_id for task_id in ('volumes', 'services')
+                                           if task_id not in result['would_change'] and task_id in result['tasks']]
             # A host converged before the modules kept records (or whose records were lost) gets them from a run
             # of the module that changes nothing.
             result['would_change'] += [task['id'] for task in tasks if task['id'] not in result['would_change']
@@ -158,6 +165,7 @@ class ActionModule(ActionBase):
                                        and _restore.record_path(task['module']) not in facts['dirs']]
         else:
             result['would_change'] = [task['id'] for task in tasks]
+            result['rootfs_rebuilt'] = []
         result['tasks'] = self._needed(result['tasks'], result['would_change'])
         return result
 

@@ -233,9 +233,19 @@ def preview(tasks: list, host) -> dict:
     return dict(tasks=results, would_change=would_change, errors=errors)
 
 
+#: Modules whose objects the roles take apart before they change them, and the key that names one: an overlay whose
+#: layers change is unmounted and mounted again, which its workload's process and binds would hold busy.
+UPDATED_KEYS = {'overlay_mount': 'path'}
+
+
 def _preview_one(task, host, reads, would_change, errors) -> dict:
     result = preview_task(task['module'], task.get('params') or {}, host, task['id'], reads)
     entry = dict(changed=bool(result.get('changed')) and not result.get('failed'))
+    key = UPDATED_KEYS.get(task['module'])
+    if key and entry['changed']:
+        before = {item.get(key): item for item in result.get('before') or []}
+        entry['updated'] = sorted(item[key] for item in result.get('after') or []
+                                  if item.get(key) in before and before[item[key]] != item)
     if result.get('failed'):
         line = error_line(task['id'], result, task.get('labels'))
         entry['msg'] = line[len(task['id']) + 2:]

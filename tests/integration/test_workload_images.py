@@ -131,3 +131,20 @@ def test_the_teardown_removes_images_and_their_layers(lab, host, registry):
     assert layer_count(host) > 0
     teardown(lab)
     assert host.run('test -e %s/images' % STATE, check=False).returncode == 1
+
+
+def test_a_workload_given_another_image_is_recreated_on_it_and_keeps_its_volume(lab, host, registry):
+    first = [{'name': 'app', 'network': 'ctbr0', 'image': registry.reference('busybox:latest'), 'published_ports': ['80:8080'],
+              'command': ['sh', '-c', 'echo busybox > /data/was; exec httpd -f -p 8080 -h /data'],
+              'volumes': [{'name': 'app-data', 'target': '/data'}]}]
+    converge(lab, site(registry, first))
+    eventually(lambda: fetch_from_lab(lab, host, 80), what='busybox httpd on port 80')
+    second = [dict(first[0], image=registry.reference('python:3-slim'), command=None)]
+    second[0].pop('command')
+    second[0]['volumes'] = [{'name': 'app-data', 'target': '/data'}]
+    results = converge(lab, site(registry, second))
+    assert ran(results, 'Run every workload as a service; restart those whose definition changed', changed=True)
+    assert eventually(lambda: fetch_from_lab(lab, host, 80), what='python') == '<h1>anatomy lab: python:3-slim</h1>\n'
+    assert host.run('cat %s/volumes/app-data/_data/was' % STATE).stdout == 'busybox\n'
+    rc, out, results = run_site(lab, site(registry, second))
+    assert rc == 0 and changed_tasks(results) == [], changed_tasks(results)

@@ -314,3 +314,17 @@ def test_the_stand_in_module_has_everything_the_module_utils_use_of_a_module():
         used |= set(re.findall(r'\bmodule\.([A-Za-z_]\w*)', path.read_text()))
     module = _preview.TaskModule('bridge', {}, Host())
     assert used and all(hasattr(module, name) for name in used), sorted(n for n in used if not hasattr(module, n))
+
+
+def test_overlays_whose_layers_change_are_named_for_the_roles_to_take_apart_first(monkeypatch):
+    from ansible_collections.anatomy.containers.plugins.module_utils import _preview as preview_module
+    before = [{'path': '/w/a/rootfs', 'lower': ['/l/busybox']}, {'path': '/w/b/rootfs', 'lower': ['/l/x']},
+              {'path': '/w/gone/rootfs', 'lower': ['/l/x']}]
+    after = [{'path': '/w/a/rootfs', 'lower': ['/l/python']}, {'path': '/w/b/rootfs', 'lower': ['/l/x']},
+             {'path': '/w/new/rootfs', 'lower': ['/l/x']}]
+    monkeypatch.setattr(preview_module, 'preview_task', lambda *args: {'changed': True, 'before': before, 'after': after})
+    would_change, errors = [], []
+    entry = preview_module._preview_one({'id': 'root_filesystems', 'module': 'overlay_mount'}, None, None, would_change, errors)
+    assert entry == {'changed': True, 'updated': ['/w/a/rootfs']} and would_change == ['root_filesystems']
+    other = preview_module._preview_one({'id': 'netns', 'module': 'netns'}, None, None, would_change, errors)
+    assert 'updated' not in other
