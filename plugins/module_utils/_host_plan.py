@@ -402,7 +402,7 @@ def check_images(images, problems: Problems) -> dict:
 
 
 def image_entry(index: dict, item: dict):
-    """The host's image of this name, when it is there whole and is the one asked for (a pinned digest)."""
+    """The host's image of this name (its index entry), when it is the one asked for (a pinned digest)."""
     entry = index.get(item['name'])
     if not isinstance(entry, dict) or not isinstance(entry.get('layers'), list):
         return None
@@ -473,9 +473,10 @@ def plan_host(networks, workloads=None, layers=None, state_root='/var/lib/anatom
     ``workloads`` None plans the networks alone (the container_host role without the workload role).
     ``existing_paths`` are the absolute layer paths the host read found (None: not checked).
     ``images`` is ``workload_images``; ``image_index`` the host's images by name (the image module's index.json, and
-    in check mode what its task said it would pull). Images that workloads need and the host does not have are
-    returned as ``images_missing`` (the image module's config) instead of the workloads' tasks: the role pulls them
-    and plans again.
+    in check mode what its task said it would pull). ``images`` in the result says what the role's image task does:
+    ``missing`` names the images the host lacks (then the workloads' tasks are not planned: the role pulls them and
+    plans again), ``implicit`` the images workloads name that ``workload_images`` does not list, and ``refresh``
+    whether one of them is pulled with ``pull: always``.
     """
     problems = Problems()
     net_map = parse_networks(networks, problems)
