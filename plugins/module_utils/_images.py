@@ -40,6 +40,7 @@ from ansible_collections.anatomy.containers.plugins.module_utils._resource impor
 )
 from ansible_collections.anatomy.containers.plugins.module_utils._mounts import Kernel, overlay_layers
 from ansible_collections.anatomy.containers.plugins.module_utils._layer_tar import LayerError, MEDIA_TYPES, unpack_layer
+from ansible_collections.anatomy.containers.plugins.module_utils._linux import syncfs
 
 DEFAULT_STATE_ROOT = '/var/lib/anatomy'
 SOURCES = ('registry', 'oci', 'oci-archive', 'docker-archive')
@@ -444,7 +445,7 @@ class Image(Resource):
                     unpacked.append((diff_id, partial, final))
                 if unpacked:
                     # The layers' data is on disk before their names say they are whole.
-                    os.sync()
+                    syncfs(self.path('layers'))
                 for _diff_id, partial, final in unpacked:
                     os.rename(partial, final)
             finally:
@@ -547,7 +548,7 @@ class Image(Resource):
                 in_use = self.layers_in_use()
                 pruned = ['sha256:' + entry for entry in self.layer_dirs()
                           if 'sha256:' + entry not in wanted and self.path('layers', entry) not in in_use]
-        elif self.prune and not self._pruned:
+        elif self.prune and not self._pruned and os.path.isdir(self.store):
             with self.lock():
                 self.clean_leftovers()
                 pruned = self.remove_unused_layers()

@@ -74,6 +74,7 @@ def libc():
         lib.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
         lib.setns.argtypes = (ctypes.c_int, ctypes.c_int)
         lib.unshare.argtypes = (ctypes.c_int,)
+        lib.syncfs.argtypes = (ctypes.c_int,)
         lib.syscall.restype = ctypes.c_long
         _LIBC = lib
     return _LIBC
@@ -93,6 +94,16 @@ def setns(fd: int, nstype: int) -> None:
     """Move the calling thread into the namespace of ``fd`` (``nstype``: a CLONE_NEW* flag, or 0 for any)."""
     if libc().setns(fd, nstype) != 0:
         fail('setns')
+
+
+def syncfs(path: str) -> None:
+    """Write out the data of the filesystem that holds PATH, and only that one (sync(2) would wait for every disk)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if libc().syncfs(fd) != 0:
+            fail('syncfs', path)
+    finally:
+        os.close(fd)
 
 
 def unshare(flags: int) -> None:

@@ -244,8 +244,10 @@ def _preview_one(task, host, reads, would_change, errors) -> dict:
     key = UPDATED_KEYS.get(task['module'])
     if key and entry['changed']:
         before = {item.get(key): item for item in result.get('before') or []}
-        entry['updated'] = sorted(item[key] for item in result.get('after') or []
-                                  if item.get(key) in before and before[item[key]] != item)
+        updated = sorted(item[key] for item in result.get('after') or []
+                         if item.get(key) in before and before[item[key]] != item)
+        if updated:
+            entry['updated'] = updated
     if result.get('failed'):
         line = error_line(task['id'], result, task.get('labels'))
         entry['msg'] = line[len(task['id']) + 2:]

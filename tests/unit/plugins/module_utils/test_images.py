@@ -234,12 +234,12 @@ def test_an_image_for_another_architecture_is_refused(tmp_path, source):
 def test_skopeo_gets_the_source_and_options_without_the_password_on_its_command_line(tmp_path):
     skopeo = _images.Skopeo()
     item = {'name': 'reg.lab:5000/app:1', 'source': 'registry', 'digest': 'sha256:' + 'a' * 64, 'insecure': True,
-            'username': 'u', 'password': 'pw', 'ca_file': str(tmp_path / 'ca.pem')}
+            'username': 'u', 'password': 'Not-On-Argv-42', 'ca_file': str(tmp_path / 'ca.pem')}
     (tmp_path / 'ca.pem').write_text('CA')
     assert skopeo.source(item) == 'docker://reg.lab:5000/app@sha256:' + 'a' * 64
     assert skopeo.source({'name': 'x:1', 'source': 'docker-archive', 'path': '/i.tar'}) == 'docker-archive:/i.tar'
     with skopeo.options(item, 'src-', str(tmp_path)) as argv:
-        assert '--src-tls-verify=false' in argv and not any('pw' in arg for arg in argv)
+        assert '--src-tls-verify=false' in argv and not any('Not-On-Argv-42' in arg for arg in argv)
         authfile = [arg.split('=', 1)[1] for arg in argv if arg.startswith('--src-authfile=')][0]
         assert 'reg.lab:5000' in json.load(open(authfile))['auths']
         cert_dir = [arg.split('=', 1)[1] for arg in argv if arg.startswith('--src-cert-dir=')][0]
@@ -251,3 +251,9 @@ def test_skopeos_reason_is_taken_out_of_its_log_line():
               'manifest 1 in r:5000/x: manifest unknown: manifest unknown"\n')
     assert _images.Skopeo.reason(stderr) == 'reading manifest 1 in r:5000/x: manifest unknown: manifest unknown'
     assert _images.Skopeo.reason('plain failure\n') == 'plain failure'
+
+
+def test_prune_with_no_store_makes_none(tmp_path, source):
+    result = run(tmp_path, source, None, 'deleted', prune=True)
+    assert not result['changed'] and result['pruned_layers'] == []
+    assert not os.path.exists(os.path.join(str(tmp_path), 'images'))
