@@ -157,6 +157,7 @@ found = {
     'nlayers': len(glob.glob(state + '/images/layers/*')),
     'uppers': du(*sorted(glob.glob(state + '/workloads/*/upper'))),
     'dirs': du(*sorted(glob.glob(state + '/workloads/*'))),
+    'volumes': du(*sorted(glob.glob(state + '/volumes/*'))),
     'lowers': sorted(lowers.values()),
     'lowerdirs': sorted(lowers)[:2],
 }
@@ -190,7 +191,6 @@ class ImagesBench:
         self.tmp = Path(tempfile.mkdtemp(prefix='bench-img-'))
         self.host = None
         self.results = {}
-        self.notes = []
 
     # -- plumbing ----------------------------------------------------------------------------------------------------
     def up(self) -> None:
@@ -483,6 +483,12 @@ class ImagesBench:
                              sorted({r['layers before'] for r in start}), sorted({r['layers after'] for r in start}),
                              sorted({r['requests second'] for r in start}), sorted({r['requests first'] for r in start}),
                              PULL_TASK, sorted({r['pull skipped'] for r in start})))
+            for label, key, wall in (('first run', 'first tasks', 'first playbook'), ('second run', 'second tasks', 'second playbook')):
+                pulls = [dict(r[key]).get('anatomy.containers.workload : ' + PULL_TASK, 0.0) for r in start]
+                others = [sum(secs for _name, secs in r[key]) - pull for r, pull in zip(start, pulls)]
+                lines.append('  %s: %d tasks in the output; the pull task %.1f s, the other tasks %.1f s, before the first task and after '
+                             'the last %.1f s (medians)' % (label, median([len(r[key]) for r in start]), median(pulls), median(others),
+                                                            median([r[wall] - sum(secs for _n, secs in r[key]) for r in start])))
             for label, key in (('first run', 'first tasks'), ('second run', 'second tasks')):
                 names = {}
                 for row in start:
@@ -500,11 +506,14 @@ class ImagesBench:
             lines.append('  writable layers (upper): sum %s, max %s, min %s' % (fmt(sum(uppers)), fmt(max(uppers)), fmt(min(uppers))))
             lines.append('  whole workload dirs (upper, work, bundle, /etc files; not the mounted rootfs): sum %s, max %s' % (
                 fmt(sum(dirs)), fmt(max(dirs))))
+            volumes = many['volumes']
+            lines.append('  volumes (anonymous, one per workload for the image\'s Volumes /data, as Docker makes them): %d, sum %s, max %s' % (
+                len(volumes), fmt(sum(volumes)), fmt(max(volumes) if volumes else 0)))
             lines.append('  overlays by lowerdir option: %s (one set of lower dirs shared by all: %s)' % (
                 many['lowers'], many['lowers'] == [n]))
             lines.append('  image bytes per workload beyond its own dir: %s (the layer store does not grow with workloads)' % (
                 fmt(0 if many['lowers'] == [n] else None)))
-            ours = many['layers'] + sum(dirs)
+            ours = many['layers'] + sum(dirs) + sum(volumes)
             peer = many['layout'] + n * many['bundle']
             lines.append('  ours total: %s; umoci: layout %s + %d x bundle %s (%d files) = %s; ratio %.3fx' % (
                 fmt(ours), fmt(many['layout']), n, fmt(many['bundle']), many['files'], fmt(peer), ours / peer))
@@ -522,7 +531,7 @@ def fmt(size) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--runs', type=int, default=3, help='rounds of each timing, ours and the peer alternating')
+    parser.add_argument('--runs', type=int, default=3, help='rounds of each timing, ours and the peer alternating (0: none)')
     parser.add_argument('--workloads', type=int, default=100, help='workloads from one image for the disk measure')
     parser.add_argument('--lab', default=os.environ.get('ANATOMY_BENCH_LAB', 'bench-img'))
     parser.add_argument('--keep', action='store_true', help='leave the lab up')
@@ -532,8 +541,9 @@ def main(argv=None) -> int:
     try:
         bench.up()
         print('load average at the start: %.2f %.2f %.2f' % os.getloadavg(), file=sys.stderr, flush=True)
-        bench.pulls(args.runs)
-        bench.starts(args.runs)
+        if args.runs:
+            bench.pulls(args.runs)
+            bench.starts(args.runs)
         if args.workloads:
             bench.many(args.workloads)
     finally:
