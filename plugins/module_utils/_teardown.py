@@ -91,8 +91,15 @@ def leftover_files(state_root: str, purge_volumes: bool) -> list:
     """Paths of ours that no module owns: the state root's files, the restore program, its units, records and status,
     and with PURGE_VOLUMES every volume of ours (those no bind held any more included)."""
     root = state_root.rstrip('/')
-    # The image store once its module removed every image: its index, lock and empty directories.
-    paths = [root + '/workloads', root + '/resolv.conf', root + '/layers/.anatomy', root + '/images', _restore.STATUS_DIR]
+    paths = [root + '/workloads', root + '/resolv.conf', root + '/layers/.anatomy', _restore.STATUS_DIR]
+    # The image store once its module removed every image and layer: its index, lock and empty directories. A layer
+    # it kept is in use by an overlay of someone else's, and the store stays with it.
+    try:
+        kept_layers = [entry for entry in os.listdir(root + '/images/layers') if not entry.startswith('.')]
+    except OSError:
+        kept_layers = []
+    if not kept_layers:
+        paths.append(root + '/images')
     paths += _restore.installed_paths()
     if purge_volumes:
         paths += [os.path.join(root, 'volumes', name) for name in our_volumes(root + '/volumes')]

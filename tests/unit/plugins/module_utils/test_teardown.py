@@ -273,3 +273,15 @@ def test_a_firewalld_zone_of_that_name_that_is_not_ours_stays(host_dirs, monkeyp
     host = Host()
     result = run(host, host_dirs, monkeypatch, FakeSystemctl(active=('firewalld.service',)))
     assert zone not in result['files'] and os.path.exists(zone) and host.commands == []
+
+
+def test_the_image_store_goes_once_empty_and_stays_with_a_layer_someone_elses_overlay_kept(host_dirs, monkeypatch):
+    root = host_dirs
+    (root / 'images' / 'images').mkdir(parents=True)
+    (root / 'images' / 'index.json').write_text('{}')
+    (root / 'images' / 'layers' / ('a' * 64) / 'etc').mkdir(parents=True)
+    result = run(Host(), root, monkeypatch)
+    assert (root / 'images' / 'layers' / ('a' * 64) / 'etc').is_dir() and str(root / 'images') not in result['files']
+    shutil.rmtree(root / 'images' / 'layers' / ('a' * 64))
+    result = run(Host(), root, monkeypatch)
+    assert not (root / 'images').exists() and str(root / 'images') in result['files']
