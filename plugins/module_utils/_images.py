@@ -79,6 +79,15 @@ def split_reference(name: str) -> tuple:
     return rest, None, digest or None
 
 
+def registry_of(name: str) -> str:
+    """The registry a reference names, as Docker reads it: a first component with a '.' or a ':' (or localhost) is a
+    host, anything else is a repository on Docker Hub."""
+    first, slash, _rest = name.partition('/')
+    if slash and ('.' in first or ':' in first or first == 'localhost'):
+        return first
+    return 'docker.io'
+
+
 def _sha256_file(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, 'rb') as handle:
@@ -138,39 +147,40 @@ class Skopeo:
     @staticmethod
     def source(item: dict) -> str:
         if item['source'] == 'registry':
-            repository, tag, digest = split_reference(item['name'])
+            repository, _tag, digest = split_reference(item['name'])
             pin = item.get('digest') or digest
             # skopeo takes a tag or a digest, not both: a pin wins.
             return 'docker://' + (repository + '@' + pin if pin else item['name'])
         return '%s:%s' % (item['source'], item['path'])
 
-    @contextlib.contextmanager
-    def options(self, item: dict, prefix: str, scratch: str):
-        """The source's TLS and credential options; the password goes through an auth file, never argv."""
+    @staticmethod
+    def options(item: dict, prefix: str, scratch: str) -> list:
+        """The source's TLS and credential options, their files in SCRATCH; the password goes through an auth file,
+        never argv."""
         argv = []
-        if item['source'] == 'registry':
-            if item.get('insecure'):
-                argv.append('--%stls-verify=false' % prefix)
-            if item.get('ca_file'):
-                cert_dir = tempfile.mkdtemp(dir=scratch)
-                shutil.copyfile(item['ca_file'], os.path.join(cert_dir, 'ca.crt'))
-                argv.append('--%scert-dir=%s' % (prefix, cert_dir))
-            if item.get('username'):
-                registry = split_reference(item['name'])[0].split('/', 1)[0]
-                auth = base64.b64encode(('%s:%s' % (item['username'], item.get('password') or '')).encode()).decode()
-                handle, authfile = tempfile.mkstemp(dir=scratch, suffix='.json')
-                with os.fdopen(handle, 'w') as out:
-                    json.dump({'auths': {registry: {'auth': auth}}}, out)
-                argv.append('--%sauthfile=%s' % (prefix, authfile))
-        yield argv
+        if item['source'] != 'registry':
+            return argv
+        if item.get('insecure'):
+            argv.append('--%stls-verify=false' % prefix)
+        if item.get('ca_file'):
+            cert_dir = tempfile.mkdtemp(dir=scratch)
+            shutil.copyfile(item['ca_file'], os.path.join(cert_dir, 'ca.crt'))
+            argv.append('--%scert-dir=%s' % (prefix, cert_dir))
+        if item.get('username'):
+            auth = base64.b64encode(('%s:%s' % (item['username'], item.get('password') or '')).encode()).decode()
+            handle, authfile = tempfile.mkstemp(dir=scratch, suffix='.json')
+            with os.fdopen(handle, 'w') as out:
+                json.dump({'auths': {registry_of(item['name']): {'auth': auth}}}, out)
+            argv.append('--%sauthfile=%s' % (prefix, authfile))
+        return argv
 
     def inspect(self, item: dict, scratch: str) -> dict:
         """What the source holds now, without copying it (a read): {'repo_digest', 'manifest_digest', 'config',
         'config_bytes'}. The manifest digest is known only when the source's top manifest is the image's own."""
         what = 'image %r' % item['name']
-        with self.options(item, '', scratch) as argv:
-            raw = self._run(['inspect', '--raw'] + argv + [self.source(item)], what)
-            config_bytes = self._run(['inspect', '--config', '--raw'] + argv + [self.source(item)], what)
+        argv = self.options(item, '', scratch)
+        raw = self._run(['inspect', '--raw'] + argv + [self.source(item)], what)
+        config_bytes = self._run(['inspect', '--config', '--raw'] + argv + [self.source(item)], what)
         try:
             config = json.loads(config_bytes)
             manifest = json.loads(raw)
@@ -182,9 +192,8 @@ class Skopeo:
                 and item['source'] != 'docker-archive' else None}
 
     def copy(self, item: dict, layout: str, scratch: str) -> None:
-        with self.options(item, 'src-', scratch) as argv:
-            self._run(['copy', '--quiet'] + argv + [self.source(item), 'oci:%s:image' % layout],
-                      'image %r' % item['name'])
+        self._run(['copy', '--quiet'] + self.options(item, 'src-', scratch) + [self.source(item), 'oci:%s:image' % layout],
+                  'image %r' % item['name'])
 
 
 def image_view(config: dict) -> dict:
@@ -381,6 +390,8 @@ class Image(Resource):
             yield directory
         finally:
             shutil.rmtree(directory, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                os.rmdir(self.path('tmp'))
 
     @contextlib.contextmanager
     def lock(self):

@@ -161,7 +161,7 @@ def test_an_interrupted_pull_is_never_trusted_and_its_leftovers_go(tmp_path, sou
     os.makedirs(os.path.join(str(tmp_path), 'images', 'tmp', 'xyz'))
     run(tmp_path, source, [{'name': 'reg.lab:5000/app:1'}])
     assert not any(entry.startswith('.partial-') for entry in os.listdir(os.path.join(str(tmp_path), 'images', 'layers')))
-    assert os.listdir(os.path.join(str(tmp_path), 'images', 'tmp')) == []
+    assert not os.path.exists(os.path.join(str(tmp_path), 'images', 'tmp')), 'the scratch copies go after the pull'
 
 
 def test_a_layer_removed_by_hand_makes_the_image_incomplete_and_it_is_pulled_again(tmp_path, source):
@@ -238,12 +238,21 @@ def test_skopeo_gets_the_source_and_options_without_the_password_on_its_command_
     (tmp_path / 'ca.pem').write_text('CA')
     assert skopeo.source(item) == 'docker://reg.lab:5000/app@sha256:' + 'a' * 64
     assert skopeo.source({'name': 'x:1', 'source': 'docker-archive', 'path': '/i.tar'}) == 'docker-archive:/i.tar'
-    with skopeo.options(item, 'src-', str(tmp_path)) as argv:
-        assert '--src-tls-verify=false' in argv and not any('Not-On-Argv-42' in arg for arg in argv)
-        authfile = [arg.split('=', 1)[1] for arg in argv if arg.startswith('--src-authfile=')][0]
-        assert 'reg.lab:5000' in json.load(open(authfile))['auths']
-        cert_dir = [arg.split('=', 1)[1] for arg in argv if arg.startswith('--src-cert-dir=')][0]
-        assert open(os.path.join(cert_dir, 'ca.crt')).read() == 'CA'
+    argv = skopeo.options(item, 'src-', str(tmp_path))
+    assert '--src-tls-verify=false' in argv and not any('Not-On-Argv-42' in arg for arg in argv)
+    authfile = [arg.split('=', 1)[1] for arg in argv if arg.startswith('--src-authfile=')][0]
+    assert 'reg.lab:5000' in json.load(open(authfile))['auths']
+    cert_dir = [arg.split('=', 1)[1] for arg in argv if arg.startswith('--src-cert-dir=')][0]
+    assert open(os.path.join(cert_dir, 'ca.crt')).read() == 'CA'
+
+
+@pytest.mark.parametrize('name, registry', [
+    ('reg.lab:5000/app:1', 'reg.lab:5000'), ('registry.example/team/app', 'registry.example'),
+    ('localhost/app', 'localhost'), ('python:3-slim', 'docker.io'), ('library/python', 'docker.io'),
+    ('team/app:1', 'docker.io'),
+])
+def test_credentials_go_to_the_registry_the_name_names(name, registry):
+    assert _images.registry_of(name) == registry
 
 
 def test_skopeos_reason_is_taken_out_of_its_log_line():
